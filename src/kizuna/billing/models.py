@@ -251,3 +251,83 @@ class MarketingSpend(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["month", "channel"], name="one_spend_per_channel_month")
         ]
+
+
+# --- Results written by the revenue recompute (pages and the API read these, never the engine)
+
+
+class CustomerMrr(models.Model):
+    """One customer's month-end MRR in the reporting currency and its movement vs last month."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="mrr_months"
+    )
+    month = models.DateField(_("month"))
+    mrr = money_field(_("MRR"))
+    movement = models.CharField(_("movement"), max_length=15)
+    delta = money_field(_("change"))
+    fx = money_field(_("FX effect"))
+
+    class Meta:
+        verbose_name = _("customer MRR")
+        verbose_name_plural = _("customer MRR")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month"], name="one_mrr_per_customer_month")
+        ]
+        indexes = [models.Index(fields=["month", "mrr"])]
+
+
+class ProductMrr(models.Model):
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="product_mrr"
+    )
+    product = models.CharField(_("product"), max_length=50)
+    month = models.DateField(_("month"))
+    mrr = money_field(_("MRR"))
+    movement = models.CharField(_("movement"), max_length=15, blank=True, default="")
+    delta = money_field(_("change"))
+
+    class Meta:
+        verbose_name = _("product MRR")
+        verbose_name_plural = _("product MRR")
+        indexes = [models.Index(fields=["month", "account"])]
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+    YEAR = "year", _("Year")
+
+
+class RevenueKpi(models.Model):
+    """All revenue KPIs of one period; values are strings of exact decimals (or null)."""
+
+    period_kind = models.CharField(_("period"), max_length=10, choices=PeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    values = models.JSONField(_("values"), default=dict)
+
+    class Meta:
+        verbose_name = _("revenue KPIs")
+        verbose_name_plural = _("revenue KPIs")
+        constraints = [
+            models.UniqueConstraint(fields=["period_kind", "period_start"], name="one_kpi_row")
+        ]
+        ordering = ["period_kind", "period_start"]
+
+
+class CohortCell(models.Model):
+    cohort = models.DateField(_("cohort (first paid month)"))
+    months_since = models.PositiveSmallIntegerField(_("months since start"))
+    customers = models.PositiveIntegerField(_("customers"))
+    mrr = money_field(_("MRR"))
+    logo_retention = models.DecimalField(_("logo retention"), max_digits=9, decimal_places=6,
+                                         null=True)
+    mrr_retention = models.DecimalField(_("MRR retention"), max_digits=9, decimal_places=6,
+                                        null=True)
+
+    class Meta:
+        verbose_name = _("cohort cell")
+        verbose_name_plural = _("cohort cells")
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "months_since"], name="one_cohort_cell")
+        ]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 import pyarrow as pa
 from django.utils.functional import Promise
@@ -39,14 +40,17 @@ class Motion(StrEnum):
     SERVICES = "services"
 
 
+FieldKind = Literal["str", "int", "decimal", "date"]
+
+
 @dataclass(frozen=True)
 class DealField:
     """A deal field a stage can require; ``key`` is the deal attribute and CSV column name."""
 
     key: str
     label: Promise
-    kind: str = "str"
-    """How the CSV reader parses it: one of the :mod:`kizuna.sources.csv_reader` kinds."""
+    kind: FieldKind = "str"
+    """How the CSV reader parses the column (a :mod:`kizuna.sources.csv_reader` kind)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ DEAL_FIELDS: dict[str, DealField] = {
         DealField("amount_mrr", _("MRR"), "decimal"),
         DealField("one_off_amount", _("One-off amount"), "decimal"),
         DealField("contract_months", _("Contract term (months)"), "int"),
-        DealField("effective_on", _("Effective date"), "date"),
+        DealField("effective_date", _("Effective date"), "date"),
         DealField("lost_reason", _("Lost reason")),
         DealField("churn_reason", _("Churn reason")),
     )
@@ -167,7 +171,7 @@ UPSELL = PipelineDef(
             _("Won"),
             Decimal("1"),
             StageKind.WON,
-            required_fields=("amount_mrr", "effective_on"),
+            required_fields=("amount_mrr", "effective_date"),
         ),
         StageDef("lost", _("Lost"), Decimal("0"), StageKind.LOST, required_fields=("lost_reason",)),
     ),
@@ -221,7 +225,7 @@ SERVICES = PipelineDef(
             _("Won"),
             Decimal("1"),
             StageKind.WON,
-            required_fields=("one_off_amount", "effective_on"),
+            required_fields=("one_off_amount", "effective_date"),
         ),
         StageDef("lost", _("Lost"), Decimal("0"), StageKind.LOST, required_fields=("lost_reason",)),
     ),

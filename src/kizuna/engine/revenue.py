@@ -1,0 +1,355 @@
+"""Subscription revenue: item MRR, month-end MRR per customer and product, and MRR movements.
+
+Pure functions from Ibis tables to Ibis tables (no Django, no backend-specific SQL), so the same
+definitions run on DuckDB, PostgreSQL and Spark. KPIs live in :mod:`kizuna.engine.revenue_kpis`,
+cohorts in :mod:`kizuna.engine.cohorts`, orchestration in :mod:`kizuna.engine.revenue_pipeline`.
+
+Money is exact. Normalising a billing period to a month divides by 3, 12, 52/12 … and some
+engines (DuckDB) turn decimal division into floating point, so the engine never divides money:
+every amount is carried as an exact decimal numerator over one integer denominator shared by the
+whole computation (:class:`MoneyScale`), and the division happens once, in exact decimal
+arithmetic, when a figure is rounded to the reporting currency's minor unit for output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+# Exact decimal type of every money numerator. Scale 6 matches the input reader (money keeps 6
+# places); precision 38 is the widest every backend supports.
+UNITS = "decimal(38, 6)"
+# Operands are narrowed before a decimal × decimal product so that the product fits 38 digits on
+# every engine; Spark would otherwise round the scale down silently.
+NARROW = "decimal(18, 6)"
+
+# Billing periods per year, by interval: item MRR = period amount × periods per year ÷ 12.
+PERIODS_PER_YEAR: dict[str, int] = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
+
+# Exchange rates carry 6 decimal places (the input format); as integers in millionths they can
+# multiply money without widening the decimal scale.
+RATE_SCALE = 1_000_000
+# Percent discounts are applied as × (100 − percent) without the ÷ 100, which joins the
+# denominator instead.
+PERCENT = 100
+MONTHS_PER_YEAR = 12
+# Month index used for "ongoing" (no end date): later than any calendar month.
+OPEN_END_INDEX = 10**7
+
+MOVEMENTS = ("new", "expansion", "contraction", "churned", "reactivation", "none")
+
+
+class RevenueInputError(ValueError):
+    """Input the engine cannot compute from; ``problems`` are one message per line."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class RevenueRules:
+    """Rules on which subscription-analytics tools disagree; the defaults are Kizuna's.
+
+    Changing a rule recomputes the whole history with it.
+    """
+
+    churn_at: Literal["end_of_service", "cancellation_request"] = "end_of_service"
+    """When a cancelled item stops counting: at ``end_date`` (service really ends) or at
+    ``canceled_at`` (the day the customer asked to cancel)."""
+    discounts: Literal["subtract", "ignore"] = "subtract"
+    """Subtract discounts from MRR (net MRR), or report list-price MRR."""
+    reactivation_window_months: int | None = None
+    """``None``: any return after a gap is a reactivation. ``N``: a return after more than N
+    months without MRR counts as new business again."""
+    trials_carry_mrr: bool = False
+    """Trials carry no MRR by default; ``True`` counts an item from its start date."""
+    gross_margin: Decimal = Decimal(1)
+    """Gross margin as a fraction (0.8 = 80 %) for LTV and payback."""
+
+    def __post_init__(self) -> None:
+        if self.churn_at not in ("end_of_service", "cancellation_request"):
+            raise ValueError(f"churn_at must be end_of_service or cancellation_request, not {self.churn_at!r}")
+        if self.discounts not in ("subtract", "ignore"):
+            raise ValueError(f"discounts must be subtract or ignore, not {self.discounts!r}")
+        if self.reactivation_window_months is not None and self.reactivation_window_months < 0:
+            raise ValueError("reactivation_window_months must be ≥ 0")
+        if not Decimal(0) < self.gross_margin <= Decimal(1):
+            raise ValueError("gross_margin must be a fraction in (0, 1]")
+
+
+@dataclass(frozen=True)
+class MoneyScale:
+    """The integer every money numerator is divided by to give reporting-currency amounts.
+
+    ``interval_lcm`` is the least common multiple of the items' ``interval_count`` values, so
+    that ÷ (12 × interval_count) becomes a multiplication by an integer for every item.
+    """
+
+    interval_lcm: int = 1
+
+    @property
+    def native_denominator(self) -> int:
+        """Denominator of item MRR in the item's own currency."""
+        return PERCENT * MONTHS_PER_YEAR * self.interval_lcm
+
+    @property
+    def denominator(self) -> int:
+        """Denominator of money in the reporting currency (after × rate in millionths)."""
+        return self.native_denominator * RATE_SCALE
+
+    def to_money(self, units: Decimal | int) -> Decimal:
+        """Exact reporting-currency amount of a numerator (rounding is the caller's job)."""
+        from decimal import localcontext
+
+        with localcontext() as context:
+            context.prec = 60
+            return Decimal(units) / Decimal(self.denominator)
+
+
+def lcm_of(values: Iterable[int]) -> int:
+    return math.lcm(1, *values)
+
+
+def month_index(day: date) -> int:
+    """Months since year 0: consecutive months differ by exactly 1 on every engine."""
+    return day.year * MONTHS_PER_YEAR + day.month - 1
+
+
+def month_of_index(index: int) -> date:
+    return date(index // MONTHS_PER_YEAR, index % MONTHS_PER_YEAR + 1, 1)
+
+
+def month_end_of_index(index: int) -> date:
+    return month_of_index(index + 1) - timedelta(days=1)
+
+
+def _index_expr(day: ir.DateValue) -> ir.IntegerValue:
+    return day.year().cast("int64") * MONTHS_PER_YEAR + day.month().cast("int64") - 1
+
+
+def zero_units() -> ir.DecimalScalar:
+    return ibis.literal(Decimal(0), type=UNITS)
+
+
+def month_calendar(first_index: int, last_index: int) -> ir.Table:
+    """One row per month: ``month_idx``, ``month`` (first day) and ``month_end`` (last day)."""
+    indexes = list(range(first_index, last_index + 1))
+    table = pa.table(
+        {
+            "month_idx": pa.array(indexes, pa.int64()),
+            "month": pa.array([month_of_index(i) for i in indexes], pa.date32()),
+            "month_end": pa.array([month_end_of_index(i) for i in indexes], pa.date32()),
+        }
+    )
+    return ibis.memtable(table)
+
+
+def item_service(subscriptions: ir.Table, rules: RevenueRules) -> ir.Table:
+    """Recurring items with the months whose last day they are in service on.
+
+    An item is in service on day d when ``service_start ≤ d < service_end``, where
+    ``service_start`` is the start date, or the trial end date if later (trials carry no MRR),
+    and ``service_end`` is the end date (exclusive), or under the cancellation-request rule the
+    cancellation date if earlier. It therefore counts for month M exactly when
+    ``first_idx ≤ M ≤ last_idx``: the last day of M is on or after ``service_start`` (so M is not
+    before the start month) and before ``service_end`` (so M is before the end month: an item
+    ending on the 31st is not in service on the 31st).
+    """
+    items = subscriptions.filter(subscriptions.recurring)
+    start = items.start_date
+    if not rules.trials_carry_mrr:
+        trial = items.trial_end_date
+        start = ibis.cases((trial.notnull() & (trial > start), trial), else_=start)
+    end = items.end_date
+    if rules.churn_at == "cancellation_request":
+        canceled = items.canceled_at
+        end = ibis.cases((canceled.notnull() & (end.isnull() | (canceled < end)), canceled), else_=end)
+    return items.mutate(
+        service_start=start,
+        service_end=end,
+        first_idx=_index_expr(start),
+        last_idx=(_index_expr(end) - 1).fill_null(OPEN_END_INDEX),
+    )
+
+
+def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) -> ir.Table:
+    """Adds ``mrr_native``: the item's MRR in its own currency, as a numerator over
+    ``scale.native_denominator``.
+
+    Item MRR = (quantity × unit_price × (1 − discount_percent/100) − discount_amount) ÷ months per
+    billing cycle (month 1, quarter 3, year 12, week 12/52, day 12/365, times interval_count),
+    never below zero. Numerator = (quantity × unit_price × (100 − discount_percent) −
+    discount_amount × 100) × periods per year × (lcm ÷ interval_count).
+    """
+    items = item_service(subscriptions, rules)
+    gross = items.quantity.cast(NARROW) * items.unit_price.cast(NARROW)
+    if rules.discounts == "subtract":
+        kept = (PERCENT - items.discount_percent).cast(NARROW)
+        period = (gross * kept).cast(UNITS) - (
+            items.discount_amount * PERCENT
+        ).cast(UNITS)
+    else:
+        period = (gross * PERCENT).cast(UNITS)
+    period = ibis.cases((period < 0, zero_units()), else_=period.cast(UNITS))
+    per_year = items.interval.cases(*PERIODS_PER_YEAR.items(), else_=None)
+    multiplier = per_year * (scale.interval_lcm // items.interval_count)
+    return items.mutate(mrr_native=(period * multiplier).cast(UNITS))
+
+
+def month_rates(
+    fx_rates: ir.Table | None, calendar: ir.Table, reporting_currency: str
+) -> ir.Table:
+    """Rate per currency and month: the latest rate dated on or before the month's last day.
+
+    Columns ``currency, month_idx, rate`` (reporting-currency millionths per unit) and
+    ``prev_rate`` (the previous month's). The reporting currency itself is always 1.
+    """
+    own = calendar.select(
+        "month_idx",
+        currency=ibis.literal(reporting_currency),
+        rate=ibis.literal(RATE_SCALE, type="int64"),
+    )
+    if fx_rates is not None:
+        fx = fx_rates.filter(fx_rates.currency != reporting_currency)
+        latest = (
+            fx.join(calendar, fx.date <= calendar.month_end)
+            .group_by(["currency", "month_idx"])
+            .agg(rate_date=lambda t: t.date.max())
+        )
+        dated = latest.join(
+            fx, [latest.currency == fx.currency, latest.rate_date == fx.date]
+        ).select(latest.currency, latest.month_idx, rate=fx.rate)
+        foreign = dated.group_by(["currency", "month_idx"]).agg(
+            rate=lambda t: (t.rate.max() * RATE_SCALE).cast("int64")
+        )
+        own = own.union(foreign.select("month_idx", "currency", "rate"))
+    window = ibis.window(group_by="currency", order_by="month_idx")
+    return own.mutate(prev_rate=own.rate.lag().over(window))
+
+
+def item_months(items: ir.Table, calendar: ir.Table, rates: ir.Table) -> ir.Table:
+    """One row per item and month-end it is in service on, in the reporting currency.
+
+    ``mrr`` = native MRR × rate of the month; ``fx`` = native MRR × (rate − previous month's
+    rate) when the item was also in service at the previous month-end, else 0: the part of the
+    change that comes from exchange rates alone.
+    """
+    paying = items.filter(items.mrr_native > 0)
+    joined = paying.join(
+        calendar,
+        [paying.first_idx <= calendar.month_idx, calendar.month_idx <= paying.last_idx],
+    ).select(
+        paying.customer_id,
+        paying.product,
+        paying.currency,
+        paying.mrr_native,
+        paying.first_idx,
+        calendar.month_idx,
+    )
+    priced = joined.left_join(
+        rates, [joined.currency == rates.currency, joined.month_idx == rates.month_idx]
+    ).select(joined, rates.rate, rates.prev_rate)
+    in_previous = priced.first_idx < priced.month_idx
+    return priced.mutate(
+        mrr=(priced.mrr_native * priced.rate).cast(UNITS),
+        fx=ibis.cases(
+            (in_previous, (priced.mrr_native * (priced.rate - priced.prev_rate)).cast(UNITS)),
+            else_=zero_units(),
+        ),
+    )
+
+
+def product_month_mrr(item_month: ir.Table) -> ir.Table:
+    """Month-end MRR and its FX part per customer × product × month (items summed)."""
+    return item_month.group_by(["customer_id", "product", "month_idx"]).agg(
+        mrr=lambda t: t.mrr.sum().cast(UNITS), fx=lambda t: t.fx.sum().cast(UNITS)
+    )
+
+
+def customer_month_mrr(product_month: ir.Table) -> ir.Table:
+    """Month-end MRR and its FX part per customer × month (products summed)."""
+    return product_month.group_by(["customer_id", "month_idx"]).agg(
+        mrr=lambda t: t.mrr.sum().cast(UNITS), fx=lambda t: t.fx.sum().cast(UNITS)
+    )
+
+
+def mrr_movements(
+    monthly: ir.Table, keys: Sequence[str], last_month_idx: int, rules: RevenueRules
+) -> ir.Table:
+    """Classifies each month of each series (a customer, or a customer × product).
+
+    With a = MRR at the end of M−1 and b = at the end of M, and fx the exchange-rate part:
+    a = 0 < b → ``new`` (first time ever) or ``reactivation`` (had MRR before; with a
+    reactivation window, only if the gap was at most that many months); a > 0 = b →
+    ``churned`` (a); both > 0 → ``expansion`` or ``contraction`` by the sign of b − a − fx, or
+    ``none``. Every row satisfies ``mrr_end = mrr_start + delta + fx`` where ``delta`` is the
+    signed movement, so the MRR identity holds per series and in any sum.
+
+    Columns: keys, ``month_idx``, ``first_idx`` (first month with MRR), ``mrr_start``,
+    ``mrr_end``, ``fx``, ``delta``, ``movement`` and one non-negative amount column per movement.
+    """
+    paying = monthly.filter(monthly.mrr > 0)
+    window = ibis.window(group_by=list(keys), order_by="month_idx")
+    series = ibis.window(group_by=list(keys))
+    ordered = paying.mutate(
+        prev_idx=paying.month_idx.lag().over(window),
+        prev_mrr=paying.mrr.lag().over(window),
+        next_idx=paying.month_idx.lead().over(window),
+        first_idx=paying.month_idx.min().over(series),
+    )
+    continuing = ordered.prev_idx.notnull() & (ordered.prev_idx == ordered.month_idx - 1)
+    returning = ordered.prev_idx.notnull() & ~continuing
+    if rules.reactivation_window_months is not None:
+        gap = ordered.month_idx - ordered.prev_idx - 1
+        returning = returning & (gap <= rules.reactivation_window_months)
+    start = ibis.cases((continuing, ordered.prev_mrr), else_=zero_units())
+    fx = ibis.cases((continuing, ordered.fx), else_=zero_units())
+    rest = (ordered.mrr - start - fx).cast(UNITS)
+    movement = ibis.cases(
+        (continuing & (rest > 0), "expansion"),
+        (continuing & (rest < 0), "contraction"),
+        (continuing, "none"),
+        (returning, "reactivation"),
+        else_="new",
+    )
+    present = ordered.select(
+        *keys,
+        "month_idx",
+        "first_idx",
+        mrr_start=start.cast(UNITS),
+        mrr_end=ordered.mrr.cast(UNITS),
+        fx=fx.cast(UNITS),
+        delta=rest,
+        movement=movement,
+    )
+    ends = ordered.filter(
+        (ordered.next_idx.isnull() | (ordered.next_idx > ordered.month_idx + 1))
+        & (ordered.month_idx < last_month_idx)
+    )
+    churned = ends.select(
+        *keys,
+        month_idx=ends.month_idx + 1,
+        first_idx=ends.first_idx,
+        mrr_start=ends.mrr.cast(UNITS),
+        mrr_end=zero_units(),
+        fx=zero_units(),
+        delta=(-ends.mrr).cast(UNITS),
+        movement=ibis.literal("churned"),
+    )
+    rows = present.union(churned)
+    return rows.mutate(**{name: _movement_amount(rows, name) for name in MOVEMENTS[:-1]})
+
+
+def _movement_amount(rows: ir.Table, name: str) -> ir.DecimalValue:
+    """Non-negative size of movement ``name`` on each row (0 on rows of another kind)."""
+    size = -rows.delta if name in ("contraction", "churned") else rows.delta
+    return ibis.cases((rows.movement == name, size.cast(UNITS)), else_=zero_units())

@@ -1,0 +1,61 @@
+"""The first page after login: the numbers everyone asks for first."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, F, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from kizuna.billing.results import latest_kpi_months
+from kizuna.crm.access import visible_accounts
+from kizuna.pipeline.models import Deal, DealStatus
+from kizuna.sources.models import ComputeRun, RunStatus
+
+
+def change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / previous
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    months = latest_kpi_months(2, until=today.replace(day=1))
+    current = months[-1] if months else None
+    previous = months[-2] if len(months) > 1 else None
+    open_deals = Deal.objects.filter(
+        status=DealStatus.OPEN, account__in=visible_accounts(request.user)
+    ).aggregate(
+        count=Count("id"),
+        amount=Sum("amount_mrr"),
+        weighted=Sum(F("amount_mrr") * F("stage__probability")),
+    )
+    tiles = []
+    if current is not None:
+        for name, label_key, kind in (
+            ("mrr", "mrr", "money"),
+            ("arr", "arr", "money"),
+            ("customers", "customers", "number"),
+            ("arpa", "arpa", "money"),
+        ):
+            value = current.decimal(name)
+            before = previous.decimal(name) if previous else None
+            tiles.append(
+                {"key": label_key, "kind": kind, "value": value, "change": change(value, before)}
+            )
+    last_run = ComputeRun.objects.filter(subject="revenue", status=RunStatus.DONE).first()
+    return render(
+        request,
+        "kizuna/home.html",
+        {
+            "month": current.month if current else None,
+            "tiles": tiles,
+            "open_deals": open_deals,
+            "last_run": last_run,
+        },
+    )

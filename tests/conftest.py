@@ -53,10 +53,10 @@ def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
         return
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
     from django.conf import settings
+    from django.db import connections
 
     database: dict[str, Any] = settings.DATABASES["default"]
     # Changed in place: Django's connection handler holds this very dict.
-    database.clear()
     database.update(
         {
             "ENGINE": "django.db.backends.postgresql",
@@ -67,10 +67,9 @@ def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
             "PORT": str(cluster.port),
             "CONN_MAX_AGE": 0,
             "OPTIONS": {},
-            "TEST": {"NAME": "test_kizuna"},
-            "ATOMIC_REQUESTS": False,
-            "AUTOCOMMIT": True,
-            "CONN_HEALTH_CHECKS": False,
-            "TIME_ZONE": None,
         }
     )
+    database["TEST"]["NAME"] = "test_kizuna"
+    # A connection opened before this point still speaks SQLite: drop it.
+    connections["default"].close()
+    del connections["default"]

@@ -42,4 +42,6 @@ def test_bad_settings_say_what_to_fix(
 
 
 def test_currency_is_normalised(tmp_path: Path) -> None:
-    assert load_config({"KIZUNA_DATA_DIR": str(tmp_path), "KIZUNA_CURRENCY": "usd"}).currency == "USD"
+    assert (
+        load_config({"KIZUNA_DATA_DIR": str(tmp_path), "KIZUNA_CURRENCY": "usd"}).currency == "USD"
+    )

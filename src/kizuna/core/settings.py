@@ -100,6 +100,7 @@ TIME_ZONE = CONFIG.time_zone
 
 STATIC_URL = "static/"
 STATIC_ROOT = CONFIG.data_dir / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

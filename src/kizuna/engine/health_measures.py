@@ -32,6 +32,82 @@ _EPOCH = date(1970, 1, 1)
 INTERVAL_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 
 
+# Columns each input must provide to the measures (name → Ibis type); absent optional columns
+# are added as nulls (or the documented default) by `HealthInputs.from_tables`.
+INPUT_COLUMNS: dict[str, dict[str, str]] = {
+    "usage_daily": {
+        "customer_id": "string",
+        "date": "date",
+        "logins": "int64",
+        "active_users": "int64",
+        "active_users_30d": "int64",
+        "seats_in_use": "int64",
+        "pricing_page_views": "int64",
+    },
+    "features": {"feature": "string", "core": "boolean"},
+    "feature_usage": {
+        "customer_id": "string",
+        "date": "date",
+        "feature": "string",
+        "uses": "int64",
+    },
+    "tickets": {
+        "ticket_id": "string",
+        "customer_id": "string",
+        "opened_at": "timestamp",
+        "type": "string",
+        "severity": "string",
+    },
+    "nps": {
+        "response_id": "string",
+        "customer_id": "string",
+        "contact_id": "string",
+        "responded_on": "date",
+        "score": "int64",
+    },
+    "activities": {
+        "activity_id": "string",
+        "customer_id": "string",
+        "type": "string",
+        "occurred_at": "timestamp",
+    },
+    "contacts": {"contact_id": "string", "customer_id": "string", "status": "string"},
+    "subscriptions": {
+        "customer_id": "string",
+        "plan": "string",
+        "quantity": "float64",
+        "interval": "string",
+        "interval_count": "int64",
+        "start_date": "date",
+        "end_date": "date",
+        "recurring": "boolean",
+    },
+    "accounts": {"customer_id": "string", "customer_since": "date"},
+}
+
+# Defaults for optional columns a source may leave out (as in docs/import-format.md).
+_COLUMN_DEFAULTS: dict[str, Any] = {
+    "pricing_page_views": 0,
+    "interval_count": 1,
+    "quantity": 1,
+    "recurring": True,
+}
+
+
+def conform(name: str, table: ir.Table) -> ir.Table:
+    """Select and type the columns input ``name`` needs, adding absent optional ones."""
+    columns = {}
+    for column, type_ in INPUT_COLUMNS[name].items():
+        if column in table.columns:
+            columns[column] = table[column].cast(type_)
+        else:
+            default = _COLUMN_DEFAULTS.get(column)
+            columns[column] = (
+                ibis.literal(default, type_) if default is not None else ibis.null(type_)
+            )
+    return table.select(**columns)
+
+
 @dataclass(frozen=True)
 class HealthInputs:
     """The tables measures read (column names as in ``docs/import-format.md``); ``None`` = absent.
@@ -58,7 +134,7 @@ class HealthInputs:
         unknown = sorted(set(tables) - known)
         if unknown:
             raise ValueError(f"unknown health inputs: {', '.join(unknown)}")
-        return cls(**{name: ibis.memtable(table) for name, table in tables.items()})
+        return cls(**{name: conform(name, ibis.memtable(table)) for name, table in tables.items()})
 
     def table(self, name: str) -> ir.Table | None:
         value: ir.Table | None = getattr(self, name)
@@ -225,7 +301,9 @@ def running_totals(grid: AsOfGrid, accumulators: Mapping[str, ir.Table]) -> ir.T
     zero = ibis.literal(0.0)
     parts = [
         table.select(
-            "customer_id", "day", **{other: (table.delta if other == name else zero) for other in names}
+            "customer_id",
+            "day",
+            **{other: (table.delta if other == name else zero) for other in names},
         )
         for name, table in accumulators.items()
     ]
@@ -235,7 +313,10 @@ def running_totals(grid: AsOfGrid, accumulators: Mapping[str, ir.Table]) -> ir.T
     )
     events = events.mutate(is_grid=ibis.literal(0))
     rows = grid.table.select(
-        "customer_id", day=grid.table.as_of, **{name: zero for name in names}, is_grid=ibis.literal(1)
+        "customer_id",
+        day=grid.table.as_of,
+        **{name: zero for name in names},
+        is_grid=ibis.literal(1),
     )
     stream = ibis.union(events, rows)
     window = ibis.window(
@@ -243,17 +324,18 @@ def running_totals(grid: AsOfGrid, accumulators: Mapping[str, ir.Table]) -> ir.T
     )
     stream = stream.mutate(**{name: stream[name].sum().over(window) for name in names})
     at_grid = stream.filter(stream.is_grid == 1)
-    return at_grid.select("customer_id", as_of=at_grid.day, **{name: at_grid[name] for name in names})
+    return at_grid.select(
+        "customer_id", as_of=at_grid.day, **{name: at_grid[name] for name in names}
+    )
 
 
-def feed_freshness(events_dates: ir.DateValue, grid: AsOfGrid) -> ir.Table:
+def feed_freshness(feed: ir.Table, column: str, grid: AsOfGrid) -> ir.Table:
     """``as_of, observed_on``: the newest date of a whole feed on or before each as-of date.
 
     Freshness is a property of the feed, not of an account: an account with no usage rows is an
     account that did not use the product, while a feed that stopped arriving is missing data.
     """
-    feed = events_dates.to_frame() if hasattr(events_dates, "to_frame") else events_dates
-    days = feed.select(day=feed[events_dates.get_name()].cast("date")).distinct()
+    days = feed.select(day=feed[column].cast("date")).distinct()
     dates = grid.dates
     joined = dates.join(days, days.day <= dates.as_of)
     return joined.group_by("as_of").aggregate(observed_on=joined.day.max())
@@ -287,16 +369,12 @@ def login_frequency(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, A
     window = int(params["window_days"])
     login_days = usage.filter(usage.logins > 0).select("customer_id", "date").distinct()
     login_days = login_days.mutate(one=ibis.literal(1))
-    totals = running_totals(
-        grid, {"days": window_deltas(login_days, login_days.one, window, grid)}
-    )
+    totals = running_totals(grid, {"days": window_deltas(login_days, login_days.one, window, grid)})
     values = _result(totals, totals.days / (window / 7))
-    return _with_observed(values.drop("observed_on"), feed_freshness(usage.date, grid))
+    return _with_observed(values.drop("observed_on"), feed_freshness(usage, "date", grid))
 
 
-def core_features_used(
-    inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]
-) -> ir.Table:
+def core_features_used(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]) -> ir.Table:
     """Distinct features flagged *core* in ``features.csv`` with at least one use in the
     ``window_days`` days up to and including T."""
     usage, features = inputs.feature_usage, inputs.features
@@ -304,9 +382,9 @@ def core_features_used(
         return _empty(grid)
     window = int(params["window_days"])
     core = features.filter(features.core).select("feature")
-    used = usage.filter((usage.uses > 0) & usage.date.between(
-        grid.first - timedelta(days=window - 1), grid.last
-    ))
+    used = usage.filter(
+        (usage.uses > 0) & usage.date.between(grid.first - timedelta(days=window - 1), grid.last)
+    )
     used = used.semi_join(core, "feature").select("customer_id", "feature", "date").distinct()
     # A feature counts from each use for `window` days; consecutive uses closer than the window
     # merge into one run, which enters once and leaves once, so the running total is the number
@@ -324,7 +402,7 @@ def core_features_used(
     deltas = ibis.union(enter, leave.filter(leave.day <= grid.last))
     totals = running_totals(grid, {"features": deltas})
     values = _result(totals, totals.features)
-    return _with_observed(values.drop("observed_on"), feed_freshness(usage.date, grid))
+    return _with_observed(values.drop("observed_on"), feed_freshness(usage, "date", grid))
 
 
 def nps_average(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]) -> ir.Table:
@@ -348,7 +426,9 @@ def nps_average(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any])
     )
     expires = responses.date + ibis.interval(days=window)
     # A response stands until the same respondent answers again or it ages out of the window.
-    responses = responses.mutate(until=ibis.least(following.fill_null(expires), expires).cast("date"))
+    responses = responses.mutate(
+        until=ibis.least(following.fill_null(expires), expires).cast("date")
+    )
     current = responses.filter(responses.until >= grid.first)
     deltas = {
         "total": ibis.union(
@@ -360,7 +440,8 @@ def nps_average(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any])
             _deltas(current, current.until, ibis.literal(-1)),
         ),
     }
-    days = responses.select("customer_id", "date").distinct().mutate(number=day_number(ibis._.date))
+    days = responses.select("customer_id", "date").distinct()
+    days = days.mutate(number=day_number(days.date))
     deltas["latest"] = latest_value_deltas(days, days.number, grid)
     totals = running_totals(grid, deltas)
     # Running sums of whole scores are exact in float64; the tolerance only guards the count.
@@ -378,7 +459,7 @@ def cs_meetings(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any])
     meetings = daily.filter(daily.type.isin(list(params["types"]))).mutate(one=ibis.literal(1))
     totals = running_totals(grid, {"meetings": window_deltas(meetings, meetings.one, window, grid)})
     values = _result(totals, totals.meetings)
-    return _with_observed(values.drop("observed_on"), feed_freshness(daily.date, grid))
+    return _with_observed(values.drop("observed_on"), feed_freshness(daily, "date", grid))
 
 
 def next_renewal(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]) -> ir.Table:
@@ -414,9 +495,7 @@ def days_to_renewal(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, A
     return _result(renewals, renewals.renewal_on.delta(renewals.as_of, unit="day"))
 
 
-def months_to_renewal(
-    inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]
-) -> ir.Table:
+def months_to_renewal(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]) -> ir.Table:
     """Calendar months from T's month to the month of the current committed term's end
     (see :func:`next_renewal`): 0 = the renewal falls in T's month ("renewal month")."""
     renewals = next_renewal(inputs, grid, params)
@@ -436,23 +515,23 @@ def upsell_signals(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, An
     if (usage := inputs.usage_daily) is not None:
         views = usage.filter(usage.pricing_page_views > 0)
         accumulators["views"] = window_deltas(views, views.pricing_page_views, window, grid)
-        freshness = feed_freshness(usage.date, grid)
+        freshness = feed_freshness(usage, "date", grid)
     if (tickets := inputs.tickets) is not None:
         daily = _daily(tickets, tickets.opened_at)
         inquiries = daily.filter(daily.type == "upgrade_inquiry").mutate(one=ibis.literal(1))
         accumulators["inquiries"] = window_deltas(inquiries, inquiries.one, window, grid)
         if freshness is None:
-            freshness = feed_freshness(daily.date, grid)
+            freshness = feed_freshness(daily, "date", grid)
     totals = running_totals(grid, accumulators)
     views_seen = totals["views"] > 0.5 if "views" in accumulators else ibis.literal(False)
     asked = totals["inquiries"] > 0.5 if "inquiries" in accumulators else ibis.literal(False)
-    signal = ibis.cases(
-        (views_seen, "pricing_page_view"), (asked, "upgrade_inquiry"), else_="none"
-    )
+    signal = ibis.cases((views_seen, "pricing_page_view"), (asked, "upgrade_inquiry"), else_="none")
     return _with_observed(_result(totals, signal).drop("observed_on"), freshness)
 
 
-def _contracted_seat_deltas(subscriptions: ir.Table, grid: AsOfGrid, shift_days: int = 0) -> ir.Table:
+def _contracted_seat_deltas(
+    subscriptions: ir.Table, grid: AsOfGrid, shift_days: int = 0
+) -> ir.Table:
     """Deltas whose running total at T is the contracted seats on T − shift: Σ quantity of
     in-service recurring items with a plan (``docs/import-format.md``)."""
     items = _recurring_items(subscriptions)
@@ -501,7 +580,7 @@ def active_user_rate(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, 
     totals = totals.filter(totals.seats > 0)
     values = _result(totals, 100.0 * users / totals.seats).drop("observed_on")
     values = values.filter(values.value.notnull())
-    return _with_observed(values, feed_freshness(usage.date, grid))
+    return _with_observed(values, feed_freshness(usage, "date", grid))
 
 
 def support_load(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]) -> ir.Table:
@@ -528,7 +607,7 @@ def support_load(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]
         else_="none_or_minor",
     )
     values = _result(totals, situation).drop("observed_on")
-    return _with_observed(values, feed_freshness(daily.date, grid))
+    return _with_observed(values, feed_freshness(daily, "date", grid))
 
 
 def seat_growth(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]) -> ir.Table:
@@ -546,18 +625,19 @@ def seat_growth(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any])
             seats, seats.seats_in_use, grid, shift_days=window
         )
         marks = seats.mutate(one=ibis.literal(1))
-        accumulators["reported"] = window_deltas(marks, marks.one, 10**6, grid).filter(
-            ibis._.delta > 0
-        )
-        freshness = feed_freshness(usage.date, grid)
+        accumulators["reported"] = latest_value_deltas(marks, marks.one, grid)
+        freshness = feed_freshness(usage, "date", grid)
     if (subscriptions := inputs.subscriptions) is not None:
         accumulators["contracted_now"] = _contracted_seat_deltas(subscriptions, grid)
         accumulators["contracted_before"] = _contracted_seat_deltas(subscriptions, grid, window)
     totals = running_totals(grid, accumulators)
     zero = ibis.literal(0.0)
     reported = totals["reported"] > 0.5 if "reported" in accumulators else ibis.literal(False)
-    now = ibis.ifelse(reported, totals["now"] if "now" in accumulators else zero,
-                      totals["contracted_now"] if "contracted_now" in accumulators else zero)
+    now = ibis.ifelse(
+        reported,
+        totals["now"] if "now" in accumulators else zero,
+        totals["contracted_now"] if "contracted_now" in accumulators else zero,
+    )
     before = ibis.ifelse(
         reported,
         totals["before"] if "before" in accumulators else zero,
@@ -578,44 +658,85 @@ def _empty(grid: AsOfGrid) -> ir.Table:
 
 for _measure in (
     Measure(
-        "login_frequency", login_frequency, "number", "days/week", ("usage_daily",),
+        "login_frequency",
+        login_frequency,
+        "number",
+        "days/week",
+        ("usage_daily",),
         {"window_days": 28},
     ),
     Measure(
-        "core_features_used", core_features_used, "number", "features",
-        ("feature_usage",), {"window_days": 28},
+        "core_features_used",
+        core_features_used,
+        "number",
+        "features",
+        ("feature_usage",),
+        {"window_days": 28},
     ),
     Measure("nps", nps_average, "number", "score 0–10", ("nps",), {"window_days": 180}),
     Measure(
-        "cs_meetings", cs_meetings, "number", "meetings", ("activities",),
+        "cs_meetings",
+        cs_meetings,
+        "number",
+        "meetings",
+        ("activities",),
         {"window_days": 90, "types": ["cs_meeting", "qbr"]},
     ),
     Measure(
-        "days_to_renewal", days_to_renewal, "number", "days", ("subscriptions",),
+        "days_to_renewal",
+        days_to_renewal,
+        "number",
+        "days",
+        ("subscriptions",),
         {"min_term_months": 12},
     ),
     Measure(
-        "months_to_renewal", months_to_renewal, "number", "months", ("subscriptions",),
+        "months_to_renewal",
+        months_to_renewal,
+        "number",
+        "months",
+        ("subscriptions",),
         {"min_term_months": 12},
     ),
     Measure(
-        "upsell_signals", upsell_signals, "category", "signal", ("usage_daily", "tickets"),
-        {"window_days": 30}, ("pricing_page_view", "upgrade_inquiry", "none"),
+        "upsell_signals",
+        upsell_signals,
+        "category",
+        "signal",
+        ("usage_daily", "tickets"),
+        {"window_days": 30},
+        ("pricing_page_view", "upgrade_inquiry", "none"),
     ),
     Measure(
-        "contracted_seats", contracted_seats, "number", "seats", ("subscriptions",),
+        "contracted_seats",
+        contracted_seats,
+        "number",
+        "seats",
+        ("subscriptions",),
     ),
     Measure(
-        "active_user_rate", active_user_rate, "number", "%", ("usage_daily",),
+        "active_user_rate",
+        active_user_rate,
+        "number",
+        "%",
+        ("usage_daily",),
         {"window_days": 30},
     ),
     Measure(
-        "support", support_load, "category", "situation", ("tickets",),
+        "support",
+        support_load,
+        "category",
+        "situation",
+        ("tickets",),
         {"window_days": 30, "feature_request_threshold": 3},
         ("critical_bug", "feature_requests", "none_or_minor"),
     ),
     Measure(
-        "seat_growth", seat_growth, "number", "% over window", ("usage_daily", "subscriptions"),
+        "seat_growth",
+        seat_growth,
+        "number",
+        "% over window",
+        ("usage_daily", "subscriptions"),
         {"window_days": 90},
     ),
 ):

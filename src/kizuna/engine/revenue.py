@@ -77,7 +77,9 @@ class RevenueRules:
 
     def __post_init__(self) -> None:
         if self.churn_at not in ("end_of_service", "cancellation_request"):
-            raise ValueError(f"churn_at must be end_of_service or cancellation_request, not {self.churn_at!r}")
+            raise ValueError(
+                f"churn_at must be end_of_service or cancellation_request, not {self.churn_at!r}"
+            )
         if self.discounts not in ("subtract", "ignore"):
             raise ValueError(f"discounts must be subtract or ignore, not {self.discounts!r}")
         if self.reactivation_window_months is not None and self.reactivation_window_months < 0:
@@ -172,7 +174,9 @@ def item_service(subscriptions: ir.Table, rules: RevenueRules) -> ir.Table:
     end = items.end_date
     if rules.churn_at == "cancellation_request":
         canceled = items.canceled_at
-        end = ibis.cases((canceled.notnull() & (end.isnull() | (canceled < end)), canceled), else_=end)
+        end = ibis.cases(
+            (canceled.notnull() & (end.isnull() | (canceled < end)), canceled), else_=end
+        )
     return items.mutate(
         service_start=start,
         service_end=end,
@@ -194,9 +198,7 @@ def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) ->
     gross = items.quantity.cast(NARROW) * items.unit_price.cast(NARROW)
     if rules.discounts == "subtract":
         kept = (PERCENT - items.discount_percent).cast(NARROW)
-        period = (gross * kept).cast(UNITS) - (
-            items.discount_amount * PERCENT
-        ).cast(UNITS)
+        period = (gross * kept).cast(UNITS) - (items.discount_amount * PERCENT).cast(UNITS)
     else:
         period = (gross * PERCENT).cast(UNITS)
     period = ibis.cases((period < 0, zero_units()), else_=period.cast(UNITS))
@@ -205,9 +207,7 @@ def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) ->
     return items.mutate(mrr_native=(period * multiplier).cast(UNITS))
 
 
-def month_rates(
-    fx_rates: ir.Table | None, calendar: ir.Table, reporting_currency: str
-) -> ir.Table:
+def month_rates(fx_rates: ir.Table | None, calendar: ir.Table, reporting_currency: str) -> ir.Table:
     """Rate per currency and month: the latest rate dated on or before the month's last day.
 
     Columns ``currency, month_idx, rate`` (reporting-currency millionths per unit) and

@@ -369,9 +369,7 @@ def customer_universe(inputs: SignalInputs, as_of: date) -> ir.Table | None:
     for name in ("usage_daily", "feature_usage"):
         table = getattr(inputs, name)
         if table is not None:
-            seen.append(
-                table.filter(table.date <= as_of).select("customer_id", since=table.date)
-            )
+            seen.append(table.filter(table.date <= as_of).select("customer_id", since=table.date))
     if not seen:
         return None
     union = seen[0].union(*seen[1:]) if len(seen) > 1 else seen[0]
@@ -382,9 +380,7 @@ def contracted_seats_on(subscriptions: ir.Table, on: date) -> ir.Table:
     """``customer_id, seats``: quantities of in-service recurring items that carry a plan."""
     items = in_service_items(subscriptions, on)
     items = items.filter(items.plan.notnull() & (items.plan != ""))
-    return items.group_by("customer_id").aggregate(
-        seats=items.quantity.cast(dt.float64).sum()
-    )
+    return items.group_by("customer_id").aggregate(seats=items.quantity.cast(dt.float64).sum())
 
 
 # Months per billing interval, to normalise a cycle's amount to a month (SPEC R).
@@ -421,7 +417,9 @@ def contracted_mrr_from_subscriptions(subscriptions: ir.Table, on: date) -> ir.T
 def customer_mrr(inputs: SignalInputs, as_of: date) -> ir.Table | None:
     """MRR per customer: from the revenue engine when given, else estimated from items."""
     if inputs.customer_mrr is not None:
-        return inputs.customer_mrr.select("customer_id", mrr=inputs.customer_mrr.mrr.cast("float64"))
+        return inputs.customer_mrr.select(
+            "customer_id", mrr=inputs.customer_mrr.mrr.cast("float64")
+        )
     if inputs.subscriptions is not None:
         return contracted_mrr_from_subscriptions(inputs.subscriptions, as_of)
     return None
@@ -488,7 +486,10 @@ def upcoming_renewals(subscriptions: ir.Table, as_of: date, settings: SignalSett
     )
     term_months = (
         ibis.cases(
-            *((items.interval == name, months) for name, months in _MONTHS_PER_TERM_INTERVAL.items()),
+            *(
+                (items.interval == name, months)
+                for name, months in _MONTHS_PER_TERM_INTERVAL.items()
+            ),
             else_=0,
         )
         * items.interval_count

@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from postgres_cluster import PostgresCluster, missing_binaries  # noqa: E402
+from postgres_cluster import PostgresCluster, missing_binaries
 
 STORE = os.environ.get("KIZUNA_TEST_STORE", "sqlite")
 

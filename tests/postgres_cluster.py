@@ -57,17 +57,40 @@ class PostgresCluster:
         root.chmod(0o700)
         data = root / "data"
         subprocess.run(
-            [*prefix, "initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-             "--locale=C"],
-            check=True, capture_output=True,
+            [
+                *prefix,
+                "initdb",
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+            check=True,
+            capture_output=True,
         )
         port = _free_port()
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
         options += " -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
-            [*prefix, "pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-             "start"],
-            check=True, capture_output=True,
+            [
+                *prefix,
+                "pg_ctl",
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(root / "log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
         )
         return cls(root=root, port=port, prefix=prefix)
 
@@ -84,6 +107,7 @@ class PostgresCluster:
     def stop(self) -> None:
         subprocess.run(
             [*self.prefix, "pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "stop"],
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
         shutil.rmtree(self.root, ignore_errors=True)

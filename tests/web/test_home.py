@@ -30,12 +30,18 @@ def test_home_shows_mrr_customers_and_open_deals(client: Client) -> None:
     )
     account = Account.objects.create(name="Acme", created_at=timezone.now())
     pipeline = Pipeline.objects.create(key="nb", name="New", kind=PipelineKind.NEW_BUSINESS)
-    stage = Stage.objects.create(pipeline=pipeline, key="p", name="Proposal",
-                                 probability=Decimal("0.55"))
+    stage = Stage.objects.create(
+        pipeline=pipeline, key="p", name="Proposal", probability=Decimal("0.55")
+    )
     for amount in (Decimal("100000"), Decimal("50000")):
         Deal.objects.create(
-            title="d", pipeline=pipeline, stage=stage, account=account, amount_mrr=amount,
-            created_on=date(2024, 1, 1), close_date=date(2024, 2, 1),
+            title="d",
+            pipeline=pipeline,
+            stage=stage,
+            account=account,
+            amount_mrr=amount,
+            created_on=date(2024, 1, 1),
+            close_date=date(2024, 2, 1),
         )
     client.force_login(user)
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")

@@ -20,9 +20,20 @@ class PlanAdmin(admin.ModelAdmin[models.Plan]):
 class SubscriptionItemInline(admin.TabularInline[models.SubscriptionItem, models.Subscription]):
     model = models.SubscriptionItem
     extra = 0
-    fields = ["product", "plan", "quantity", "unit_price", "currency", "interval",
-              "interval_count", "discount_percent", "start_date", "end_date", "trial_end_date",
-              "recurring"]
+    fields = [
+        "product",
+        "plan",
+        "quantity",
+        "unit_price",
+        "currency",
+        "interval",
+        "interval_count",
+        "discount_percent",
+        "start_date",
+        "end_date",
+        "trial_end_date",
+        "recurring",
+    ]
 
 
 @admin.register(models.Subscription)
@@ -36,8 +47,17 @@ class SubscriptionAdmin(admin.ModelAdmin[models.Subscription]):
 
 @admin.register(models.SubscriptionItem)
 class SubscriptionItemAdmin(admin.ModelAdmin[models.SubscriptionItem]):
-    list_display = ["subscription", "product", "plan", "quantity", "unit_price", "currency",
-                    "interval", "start_date", "end_date"]
+    list_display = [
+        "subscription",
+        "product",
+        "plan",
+        "quantity",
+        "unit_price",
+        "currency",
+        "interval",
+        "start_date",
+        "end_date",
+    ]
     list_filter = ["interval", "currency", "recurring", "product"]
     search_fields = ["external_id", "subscription__account__name"]
 

@@ -82,7 +82,9 @@ class Subscription(models.Model):
         Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="subscriptions"
     )
     status = models.CharField(
-        _("status"), max_length=10, choices=SubscriptionStatus.choices,
+        _("status"),
+        max_length=10,
+        choices=SubscriptionStatus.choices,
         default=SubscriptionStatus.ACTIVE,
     )
     currency = currency_field()
@@ -90,7 +92,8 @@ class Subscription(models.Model):
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
     canceled_at = models.DateField(_("cancellation requested on"), null=True, blank=True)
     term_months = models.PositiveSmallIntegerField(
-        _("committed term (months)"), default=1,
+        _("committed term (months)"),
+        default=1,
         help_text=_("Length of one committed term; renewals are expected at its end."),
     )
     source = models.CharField(_("source"), max_length=20, blank=True, default="manual")
@@ -108,7 +111,9 @@ class SubscriptionItem(models.Model):
 
     external_id = external_id_field()
     subscription = models.ForeignKey(
-        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE,
+        Subscription,
+        verbose_name=_("subscription"),
+        on_delete=models.CASCADE,
         related_name="items",
     )
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT)
@@ -156,7 +161,10 @@ class Invoice(models.Model):
         Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="invoices"
     )
     subscription = models.ForeignKey(
-        Subscription, verbose_name=_("subscription"), null=True, blank=True,
+        Subscription,
+        verbose_name=_("subscription"),
+        null=True,
+        blank=True,
         on_delete=models.SET_NULL,
     )
     issued_on = models.DateField(_("issued on"))
@@ -170,6 +178,9 @@ class Invoice(models.Model):
     class Meta:
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
+
+    def __str__(self) -> str:
+        return self.external_id or f"invoice {self.pk}"
 
 
 class MrrCategory(models.TextChoices):
@@ -193,21 +204,25 @@ class BillingRecord(models.Model):
     """What a subscription bills in one month (SPEC R2); generated for the whole term on won."""
 
     subscription = models.ForeignKey(
-        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE,
+        Subscription,
+        verbose_name=_("subscription"),
+        on_delete=models.CASCADE,
         related_name="billing_records",
     )
     account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.CASCADE,
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
         related_name="billing_records",
     )
     target_month = models.DateField(_("target month"), help_text=_("First day of the month."))
     amount = money_field(_("amount"))
     currency = currency_field()
-    mrr_category = models.CharField(
-        _("MRR category"), max_length=15, choices=MrrCategory.choices
-    )
+    mrr_category = models.CharField(_("MRR category"), max_length=15, choices=MrrCategory.choices)
     status = models.CharField(
-        _("billing status"), max_length=10, choices=BillingStatus.choices,
+        _("billing status"),
+        max_length=10,
+        choices=BillingStatus.choices,
         default=BillingStatus.SCHEDULED,
     )
     plan = models.CharField(_("plan"), max_length=50, blank=True, default="")
@@ -220,6 +235,9 @@ class BillingRecord(models.Model):
                 fields=["subscription", "target_month"], name="one_billing_record_per_month"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.target_month:%Y-%m}"
 
 
 class FxRate(models.Model):
@@ -236,6 +254,9 @@ class FxRate(models.Model):
             models.UniqueConstraint(fields=["date", "currency"], name="one_rate_per_day")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.currency} {self.date} {self.rate}"
+
 
 class MarketingSpend(models.Model):
     """Sales and marketing spend per month and channel, the numerator of CAC."""
@@ -251,6 +272,9 @@ class MarketingSpend(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["month", "channel"], name="one_spend_per_channel_month")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.month:%Y-%m}"
 
 
 # --- Results written by the revenue recompute (pages and the API read these, never the engine)
@@ -276,6 +300,9 @@ class CustomerMrr(models.Model):
         ]
         indexes = [models.Index(fields=["month", "mrr"])]
 
+    def __str__(self) -> str:
+        return f"{self.account} {self.month:%Y-%m}"
+
 
 class ProductMrr(models.Model):
     account = models.ForeignKey(
@@ -291,6 +318,9 @@ class ProductMrr(models.Model):
         verbose_name = _("product MRR")
         verbose_name_plural = _("product MRR")
         indexes = [models.Index(fields=["month", "account"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.product} {self.month:%Y-%m}"
 
 
 class PeriodKind(models.TextChoices):
@@ -314,16 +344,21 @@ class RevenueKpi(models.Model):
         ]
         ordering = ["period_kind", "period_start"]
 
+    def __str__(self) -> str:
+        return f"{self.period_kind} {self.period_start}"
+
 
 class CohortCell(models.Model):
     cohort = models.DateField(_("cohort (first paid month)"))
     months_since = models.PositiveSmallIntegerField(_("months since start"))
     customers = models.PositiveIntegerField(_("customers"))
     mrr = money_field(_("MRR"))
-    logo_retention = models.DecimalField(_("logo retention"), max_digits=9, decimal_places=6,
-                                         null=True)
-    mrr_retention = models.DecimalField(_("MRR retention"), max_digits=9, decimal_places=6,
-                                        null=True)
+    logo_retention = models.DecimalField(
+        _("logo retention"), max_digits=9, decimal_places=6, null=True
+    )
+    mrr_retention = models.DecimalField(
+        _("MRR retention"), max_digits=9, decimal_places=6, null=True
+    )
 
     class Meta:
         verbose_name = _("cohort cell")
@@ -331,3 +366,6 @@ class CohortCell(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["cohort", "months_since"], name="one_cohort_cell")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort:%Y-%m} +{self.months_since}"

@@ -29,8 +29,7 @@ def kpi_months(until: date | None = None) -> list[KpiMonth]:
 
 def latest_kpi_months(count: int, until: date) -> list[KpiMonth]:
     """The last ``count`` months up to ``until`` (oldest first)."""
-    rows = (
-        RevenueKpi.objects.filter(period_kind=PeriodKind.MONTH, period_start__lte=until)
-        .order_by("-period_start")[:count]
-    )
+    rows = RevenueKpi.objects.filter(
+        period_kind=PeriodKind.MONTH, period_start__lte=until
+    ).order_by("-period_start")[:count]
     return [KpiMonth(row.period_start, row.values) for row in reversed(rows)]

@@ -8,7 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from kizuna.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, UnknownCurrency, check_currency
+from kizuna.core.money import (
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    UnknownCurrency,
+    check_currency,
+)
 
 
 def validate_currency(value: str) -> None:
@@ -30,9 +35,7 @@ def money_field(verbose_name: Any, **options: Any) -> models.DecimalField:
 
 def currency_field(**options: Any) -> models.CharField:
     options.setdefault("default", "JPY")
-    return models.CharField(
-        _("currency"), max_length=3, validators=[validate_currency], **options
-    )
+    return models.CharField(_("currency"), max_length=3, validators=[validate_currency], **options)
 
 
 def external_id_field() -> models.CharField:

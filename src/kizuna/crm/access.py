@@ -19,8 +19,7 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
         return None
     if getattr(user, "is_superuser", False):
         return Role.ADMIN
-    profile = Profile.objects.filter(user_id=user.pk).only("role").first()
-    return profile.role if profile else None
+    return Profile.objects.filter(user_id=user.pk).values_list("role", flat=True).first()
 
 
 def visible_accounts(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
@@ -29,8 +28,10 @@ def visible_accounts(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account
     if role in SEE_EVERYTHING:
         return accounts
     if role == Role.CS_MANAGER:
-        team_id = Profile.objects.filter(user_id=user.pk).values_list("team_id", flat=True).first()
-        members = Profile.objects.filter(team_id=team_id).values_list("user_id", flat=True)
+        profile = Profile.objects.filter(user_id=user.pk).first()
+        if profile is None or profile.team_id is None:
+            return accounts.filter(Q(cs_owner_id=user.pk) | Q(owner_id=user.pk))
+        members = Profile.objects.filter(team_id=profile.team_id).values_list("user_id", flat=True)
         return accounts.filter(Q(cs_owner_id__in=members) | Q(owner_id__in=members))
     if role in {Role.CSM, Role.SALES}:
         return accounts.filter(Q(cs_owner_id=user.pk) | Q(owner_id=user.pk))

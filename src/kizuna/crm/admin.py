@@ -24,8 +24,16 @@ class ContactInline(admin.TabularInline[models.Contact, models.Account]):
 
 @admin.register(models.Account)
 class AccountAdmin(admin.ModelAdmin[models.Account]):
-    list_display = ["name", "status", "plan", "touch_tier", "lifecycle_stage", "owner", "cs_owner",
-                    "renewal_date"]
+    list_display = [
+        "name",
+        "status",
+        "plan",
+        "touch_tier",
+        "lifecycle_stage",
+        "owner",
+        "cs_owner",
+        "renewal_date",
+    ]
     list_filter = ["status", "touch_tier", "lifecycle_stage", "plan", "industry", "country"]
     search_fields = ["name", "external_id"]
     autocomplete_fields = ["owner", "cs_owner"]

@@ -232,7 +232,11 @@ class Task(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     dedupe_key = models.CharField(
-        _("dedupe key"), max_length=200, null=True, blank=True, unique=True,
+        _("dedupe key"),
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
     )
     context = models.JSONField(_("context"), default=dict, blank=True)
 
@@ -302,6 +306,9 @@ class LifecycleStageChange(models.Model):
         verbose_name_plural = _("lifecycle stage changes")
         ordering = ["changed_at"]
 
+    def __str__(self) -> str:
+        return f"{self.account}: {self.from_stage} → {self.to_stage}"
+
 
 class OnboardingItem(models.Model):
     """One step of a new customer's onboarding checklist (SPEC C6)."""
@@ -314,7 +321,8 @@ class OnboardingItem(models.Model):
     due_on = models.DateField(_("due on"), null=True, blank=True)
     done_on = models.DateField(_("done on"), null=True, blank=True)
     is_first_value = models.BooleanField(
-        _("first value event"), default=False,
+        _("first value event"),
+        default=False,
         help_text=_("Completing this step marks the customer's time-to-value."),
     )
 
@@ -322,6 +330,9 @@ class OnboardingItem(models.Model):
         verbose_name = _("onboarding item")
         verbose_name_plural = _("onboarding items")
         ordering = ["account", "order"]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class Qbr(models.Model):
@@ -344,6 +355,9 @@ class Qbr(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "quarter"], name="one_qbr_per_quarter")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.quarter}"
 
 
 class ChurnReason(models.TextChoices):

@@ -134,7 +134,7 @@ def month_end_of_index(index: int) -> date:
     return month_of_index(index + 1) - timedelta(days=1)
 
 
-def _index_expr(day: ir.DateValue) -> ir.IntegerValue:
+def month_index_expr(day: ir.DateValue) -> ir.IntegerValue:
     return day.year().cast("int64") * MONTHS_PER_YEAR + day.month().cast("int64") - 1
 
 
@@ -180,8 +180,8 @@ def item_service(subscriptions: ir.Table, rules: RevenueRules) -> ir.Table:
     return items.mutate(
         service_start=start,
         service_end=end,
-        first_idx=_index_expr(start),
-        last_idx=(_index_expr(end) - 1).fill_null(OPEN_END_INDEX),
+        first_idx=month_index_expr(start),
+        last_idx=(month_index_expr(end) - 1).fill_null(OPEN_END_INDEX),
     )
 
 

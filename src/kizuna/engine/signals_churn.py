@@ -6,7 +6,7 @@ documented (rule, level, settings) in ``docs/playbooks.md``.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -246,7 +246,8 @@ def slow_resolution(inputs: SignalInputs, as_of: date, settings: SignalSettings)
     tickets = tickets.filter(
         tickets.type.isin(settings.slow_resolution_types), tickets.opened_on >= lookback_start
     )
-    end_of_as_of = ibis.timestamp(as_of + timedelta(days=1), 0, 0, 0)  # type: ignore[call-overload]
+    # The as-of moment is the end of T: everything dated T is known.
+    end_of_as_of = ibis.literal(datetime.combine(as_of + timedelta(days=1), time.min))
     resolved_in_time = tickets.resolved_at.notnull() & (tickets.resolved_at.date() <= as_of)
     until = resolved_in_time.ifelse(tickets.resolved_at, end_of_as_of)
     hours = (until.epoch_seconds() - tickets.opened_at.epoch_seconds()).cast(dt.float64) / 3600
@@ -303,7 +304,7 @@ def ticket_spike(inputs: SignalInputs, as_of: date, settings: SignalSettings) ->
 
 @register_signal("nps_drop", spec="S4", kind="churn", levels=("high",), requires=("nps",))
 def nps_drop(inputs: SignalInputs, as_of: date, settings: SignalSettings) -> ir.Table:
-    """An NPS response ≤ ``nps_drop_to_score`` after the customer's previous one ≥ ``nps_drop_from_score``.
+    """An NPS response ≤ ``nps_drop_to_score`` after one ≥ ``nps_drop_from_score``.
 
     Covers promoter → detractor. Responses of the last ``nps_lookback_days`` days; the
     previous response is the customer's latest before it. Keyed by the response id.

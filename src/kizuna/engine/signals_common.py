@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -273,7 +273,14 @@ def month_key(day: date) -> str:
     return f"{day:%Y-%m}"
 
 
-JsonField = ir.Value | Json | str | int | float | bool | None
+@dataclass(frozen=True)
+class Json:
+    """A string expression that already holds JSON, embedded in :func:`json_object` as is."""
+
+    expression: ir.StringValue
+
+
+JsonField: TypeAlias = ir.Value | Json | str | int | float | bool | None
 
 
 def json_object(**values: JsonField) -> ir.StringValue:
@@ -311,13 +318,6 @@ def _json_value(value: JsonField) -> ir.StringValue:
     else:
         text = _quote(expression.cast("string"))
     return text.fill_null("null")  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class Json:
-    """A string expression that already holds JSON, embedded in :func:`json_object` as is."""
-
-    expression: ir.StringValue
 
 
 def _quote(text: ir.Value) -> ir.StringValue:

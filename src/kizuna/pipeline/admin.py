@@ -6,8 +6,15 @@ from kizuna.pipeline import models
 class StageInline(admin.TabularInline[models.Stage, models.Pipeline]):
     model = models.Stage
     extra = 0
-    fields = ["order", "key", "name", "probability", "outcome", "required_fields",
-              "days_before_renewal"]
+    fields = [
+        "order",
+        "key",
+        "name",
+        "probability",
+        "outcome",
+        "required_fields",
+        "days_before_renewal",
+    ]
 
 
 @admin.register(models.Pipeline)
@@ -25,8 +32,17 @@ class DealStageChangeInline(admin.TabularInline[models.DealStageChange, models.D
 
 @admin.register(models.Deal)
 class DealAdmin(admin.ModelAdmin[models.Deal]):
-    list_display = ["title", "account", "pipeline", "stage", "status", "amount_mrr", "currency",
-                    "owner", "close_date"]
+    list_display = [
+        "title",
+        "account",
+        "pipeline",
+        "stage",
+        "status",
+        "amount_mrr",
+        "currency",
+        "owner",
+        "close_date",
+    ]
     list_filter = ["pipeline", "status", "source", "lost_reason"]
     search_fields = ["title", "external_id", "account__name"]
     autocomplete_fields = ["account", "owner"]

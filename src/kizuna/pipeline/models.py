@@ -46,19 +46,27 @@ class Stage(models.Model):
     name = models.CharField(_("name"), max_length=100)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     probability = models.DecimalField(
-        _("win probability"), max_digits=5, decimal_places=4,
+        _("win probability"),
+        max_digits=5,
+        decimal_places=4,
         help_text=_("Between 0 and 1; 0.35 means 35 %."),
     )
     outcome = models.CharField(
         _("outcome"), max_length=10, choices=StageOutcome.choices, default=StageOutcome.OPEN
     )
     required_fields = models.JSONField(
-        _("required fields"), default=list, blank=True,
+        _("required fields"),
+        default=list,
+        blank=True,
         help_text=_("Deal fields that must be filled before a deal enters this stage."),
     )
     days_before_renewal = models.PositiveSmallIntegerField(
-        _("days before renewal"), null=True, blank=True,
-        help_text=_("Renewal pipelines: a deal enters this stage this many days before the term ends."),
+        _("days before renewal"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Renewal pipelines: a deal enters this stage this many days before the term ends."
+        ),
     )
 
     class Meta:
@@ -103,8 +111,12 @@ class Deal(models.Model):
     )
     contacts = models.ManyToManyField(Contact, verbose_name=_("contacts"), blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="deals",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deals",
     )
     status = models.CharField(
         _("status"), max_length=10, choices=DealStatus.choices, default=DealStatus.OPEN
@@ -132,11 +144,15 @@ class Deal(models.Model):
         _("churn reason"), max_length=20, choices=ChurnReason.choices, blank=True, default=""
     )
     details = models.JSONField(
-        _("stage details"), default=dict, blank=True,
+        _("stage details"),
+        default=dict,
+        blank=True,
         help_text=_("Stage-specific fields such as BANT, quote amount or approval status."),
     )
     renewal_of_term_end = models.DateField(
-        _("renews the term ending on"), null=True, blank=True,
+        _("renews the term ending on"),
+        null=True,
+        blank=True,
         help_text=_("Renewal deals: the committed term end this deal renews (one deal per term)."),
     )
 
@@ -164,7 +180,11 @@ class DealStageChange(models.Model):
         Deal, verbose_name=_("deal"), on_delete=models.CASCADE, related_name="stage_changes"
     )
     from_stage = models.ForeignKey(
-        Stage, verbose_name=_("from"), null=True, blank=True, on_delete=models.PROTECT,
+        Stage,
+        verbose_name=_("from"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     to_stage = models.ForeignKey(
@@ -172,7 +192,10 @@ class DealStageChange(models.Model):
     )
     changed_at = models.DateTimeField(_("changed at"))
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
         on_delete=models.SET_NULL,
     )
 
@@ -181,3 +204,6 @@ class DealStageChange(models.Model):
         verbose_name_plural = _("deal stage changes")
         ordering = ["changed_at"]
         indexes = [models.Index(fields=["deal", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.deal}: {self.to_stage}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from kizuna.engine.health_measures import HealthInputs
 from kizuna.sources.csv_reader import (
     Column,
     InputError,
@@ -234,3 +235,8 @@ def _nps_score_at_most_ten(
         for line, score in zip(lines, values["score"], strict=True)
         if isinstance(score, int) and score > 10
     ]
+
+
+def health_inputs_from_folder(folder: Path) -> HealthInputs:
+    """The health engine's inputs from a folder of CSV files (see :func:`read_health_folder`)."""
+    return HealthInputs.from_tables(read_health_folder(folder))

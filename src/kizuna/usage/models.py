@@ -20,14 +20,14 @@ class UsageDaily(models.Model):
     logins = models.PositiveIntegerField(_("logins"), default=0)
     active_users = models.PositiveIntegerField(_("active users"), default=0)
     active_users_30d = models.PositiveIntegerField(
-        _("active users (30 days)"), null=True, blank=True,
+        _("active users (30 days)"),
+        null=True,
+        blank=True,
         help_text=_("Distinct users active in the 30 days ending this day."),
     )
     seats_in_use = models.PositiveIntegerField(_("seats in use"), null=True, blank=True)
     api_calls = models.PositiveIntegerField(_("API calls"), default=0)
-    departments_active = models.PositiveIntegerField(
-        _("active departments"), null=True, blank=True
-    )
+    departments_active = models.PositiveIntegerField(_("active departments"), null=True, blank=True)
     pricing_page_views = models.PositiveIntegerField(_("pricing page views"), default=0)
     competitor_page_views = models.PositiveIntegerField(_("competitor page views"), default=0)
     new_feature_page_views = models.PositiveIntegerField(_("new feature page views"), default=0)
@@ -38,6 +38,9 @@ class UsageDaily(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "date"], name="one_usage_row_per_day")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.date}"
 
 
 class Feature(models.Model):
@@ -57,7 +60,9 @@ class Feature(models.Model):
 
 class FeatureUsage(models.Model):
     account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.CASCADE,
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
         related_name="feature_usage",
     )
     date = models.DateField(_("date"))
@@ -72,6 +77,9 @@ class FeatureUsage(models.Model):
                 fields=["account", "date", "feature"], name="one_feature_usage_row_per_day"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.feature} {self.date}"
 
 
 class TicketType(models.TextChoices):
@@ -108,6 +116,9 @@ class Ticket(models.Model):
         verbose_name_plural = _("support tickets")
         indexes = [models.Index(fields=["account", "opened_at"])]
 
+    def __str__(self) -> str:
+        return self.subject or f"ticket {self.pk}"
+
 
 class NpsResponse(models.Model):
     external_id = external_id_field()
@@ -125,3 +136,6 @@ class NpsResponse(models.Model):
         verbose_name = _("NPS response")
         verbose_name_plural = _("NPS responses")
         indexes = [models.Index(fields=["account", "responded_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.responded_on}: {self.score}"

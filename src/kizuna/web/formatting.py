@@ -9,7 +9,6 @@ from django.conf import settings
 from django.utils.translation import get_language
 
 
-
 def _locale() -> str:
     return "ja_JP" if (get_language() or settings.LANGUAGE_CODE).startswith("ja") else "en_US"
 
@@ -18,7 +17,9 @@ def money(amount: Decimal | int | str | None, currency: str | None = None) -> st
     if amount is None:
         return "—"
     # Babel rounds to the currency's own minor unit (JPY: whole yen).
-    return str(format_currency(Decimal(amount), currency or settings.KIZUNA_CURRENCY, locale=_locale()))
+    return str(
+        format_currency(Decimal(amount), currency or settings.KIZUNA_CURRENCY, locale=_locale())
+    )
 
 
 def number(value: Decimal | int | str | None, digits: int = 0) -> str:

@@ -86,11 +86,46 @@ def snapshot_dates(first: date, last: date, every_days: int, horizon_days: int) 
     return dates
 
 
+# Feeds whose dates bound the period the data covers: (input, date column).
+_DATED_FEEDS = (
+    ("usage_daily", "date"),
+    ("feature_usage", "date"),
+    ("nps", "responded_on"),
+    ("tickets", "opened_at"),
+    ("activities", "occurred_at"),
+)
+
+
+def data_period(inputs: HealthInputs, backend: Any) -> tuple[date, date]:
+    """First and last dates of the activity feeds (subscription starts when there are none)."""
+    bounds = []
+    for name, column in _DATED_FEEDS:
+        table = inputs.table(name)
+        if table is not None:
+            day = table[column].cast("date")
+            bounds.append(table.aggregate(first=day.min(), last=day.max()))
+    if not bounds and inputs.subscriptions is not None:
+        start = inputs.subscriptions.start_date
+        bounds.append(inputs.subscriptions.aggregate(first=start.min(), last=start.max()))
+    if not bounds:
+        raise ValueError("no dated input")
+    combined = ibis.union(*bounds)
+    row = backend.to_pyarrow(
+        combined.aggregate(first=combined.first.min(), last=combined.last.max())
+    )
+    first, last = row.column("first")[0].as_py(), row.column("last")[0].as_py()
+    if first is None or last is None:
+        raise ValueError("the inputs hold no dated rows")
+    return first, last
+
+
 def churn_labels(inputs: HealthInputs, dates: Sequence[date], horizon_days: int) -> Any:
     """``customer_id, as_of, churned`` for every account in service on each date."""
     now = as_of_grid(inputs, dates).table
     later = as_of_grid(inputs, [day + timedelta(days=horizon_days) for day in dates]).table
-    later = later.select("customer_id", as_of=(later.as_of - ibis.interval(days=horizon_days)).cast("date"))
+    later = later.select(
+        "customer_id", as_of=(later.as_of - ibis.interval(days=horizon_days)).cast("date")
+    )
     later = later.mutate(still=ibis.literal(True))
     joined = now.left_join(later, ["customer_id", "as_of"])
     return joined.select(
@@ -166,9 +201,7 @@ def _proposed_weights(scorecard: Scorecard, lifts: dict[str, float]) -> dict[str
     total_weight = sum(effective_weight(scorecard, c) for c in scorecard.components)
     # Points are whole numbers in practice; fractional weights keep two decimals.
     digits = 0 if scorecard.method == "points" else 2
-    return {
-        name: round(total_weight * lift / total_lift, digits) for name, lift in lifts.items()
-    }
+    return {name: round(total_weight * lift / total_lift, digits) for name, lift in lifts.items()}
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -122,7 +122,7 @@ def compute_revenue(
     run = next(_run_numbers)
 
     def store(expression: ir.Table, name: str) -> ir.Table:
-        return backend.create_table(f"kizuna_revenue_{name}_{run}", expression, temp=True, overwrite=True)
+        return backend.create_table(f"kizuna_revenue_{name}_{run}", expression, temp=True)
 
     calendar = store(calendar, "calendar")
     product_months = store(product_month_mrr(item_months(items, calendar, store(rates, "rates"))), "product_months")

@@ -26,6 +26,7 @@ from kizuna.engine.signals_common import (
     last_used_on,
     month_key,
     register_signal,
+    shift_date,
     signal_rows,
     upcoming_renewals,
     usage_windows,
@@ -396,7 +397,7 @@ def renewal_due(inputs: SignalInputs, as_of: date, settings: SignalSettings) -> 
         signal="renewal_due",
         level=hits.level,
         occurrence=hits.renewal_on.cast("string").concat(":", hits.window_days.cast("string"), "d"),
-        occurred_on=hits.renewal_on - hits.window_days.as_interval("D"),
+        occurred_on=shift_date(hits.renewal_on, -hits.window_days),
         detail=json_object(
             renewal_on=hits.renewal_on, days_left=hits.days_left, window_days=hits.window_days
         ),
@@ -437,7 +438,7 @@ def communication_gap(inputs: SignalInputs, as_of: date, settings: SignalSetting
         signal="communication_gap",
         level="medium",
         occurrence=hits.since.cast("string"),
-        occurred_on=hits.since + ibis.interval(days=settings.communication_gap_days),
+        occurred_on=shift_date(hits.since, settings.communication_gap_days),
         detail=json_object(last_contact_on=hits.last_contact_on, days_silent=hits.days_silent),
     )
 
@@ -505,7 +506,7 @@ def high_value_inactive(inputs: SignalInputs, as_of: date, settings: SignalSetti
         signal="high_value_inactive",
         level="high",
         occurrence=hits.since.cast("string"),
-        occurred_on=hits.since + ibis.interval(days=settings.inactive_days),
+        occurred_on=shift_date(hits.since, settings.inactive_days),
         detail=json_object(
             mrr=hits.mrr, last_used_on=hits.last_used_on, days_inactive=hits.days_inactive
         ),

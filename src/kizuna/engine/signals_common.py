@@ -468,6 +468,17 @@ def days_between(start: ir.DateValue, end: ir.DateValue) -> ir.IntegerValue:
     return end.delta(start, unit="day")
 
 
+def shift_date(day: ir.DateValue, amount: ir.IntegerValue | int, unit: str = "D") -> ir.DateValue:
+    """``day`` plus ``amount`` days (``unit="D"``) or months (``"M"``), as a date.
+
+    Some backends (DuckDB) return a timestamp for date + interval; casting back keeps the
+    type a date everywhere, e.g. when it is rendered as text in an occurrence key.
+    """
+    count = amount if isinstance(amount, ir.IntegerValue) else ibis.literal(amount)
+    shifted = day + count.as_interval(unit)  # type: ignore[arg-type]
+    return shifted.cast("timestamp").date()
+
+
 _MONTHS_PER_TERM_INTERVAL: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 
 
@@ -498,8 +509,8 @@ def upcoming_renewals(subscriptions: ir.Table, as_of: date, settings: SignalSett
         as_of.month - items.start_date.month()
     )
     terms_elapsed = months_since_start // ibis.greatest(term_months, 1)
-    candidate = items.start_date + (terms_elapsed * term_months).as_interval("M")
-    following = items.start_date + ((terms_elapsed + 1) * term_months).as_interval("M")
+    candidate = shift_date(items.start_date, terms_elapsed * term_months, "M")
+    following = shift_date(items.start_date, (terms_elapsed + 1) * term_months, "M")
     anniversary = (candidate > as_of).ifelse(candidate, following)
     renewal_on = ibis.cases(
         (items.end_date.notnull(), items.end_date),

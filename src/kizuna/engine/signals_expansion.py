@@ -23,6 +23,7 @@ from kizuna.engine.signals_common import (
     json_string_list,
     month_key,
     register_signal,
+    shift_date,
     signal_rows,
     upcoming_renewals,
     usage_windows,
@@ -159,7 +160,7 @@ def renewal_upsell(inputs: SignalInputs, as_of: date, settings: SignalSettings) 
         signal="renewal_upsell",
         level="medium",
         occurrence=hits.renewal_on.cast("string"),
-        occurred_on=hits.renewal_on - hits.window_days.as_interval("D"),
+        occurred_on=shift_date(hits.renewal_on, -hits.window_days),
         detail=json_object(
             renewal_on=hits.renewal_on, days_left=hits.days_left, health=hits.health
         ),

@@ -113,13 +113,12 @@ def read_revenue_folder(folder: Path, backend: BaseBackend) -> RevenueInputs:
         table = tables[name]
         if table is None:
             return None
-        # Passed as a memtable expression: Ibis 12 fails to drop its staging view when
-        # create_table is given a raw Arrow table on DuckDB.
+        # A memtable expression, not the Arrow table, and no overwrite (names are unique):
+        # Ibis 12 with sqlglot 30 renders its DROP statements without the table name.
         return backend.create_table(
             f"kizuna_input_{name.removesuffix('.csv')}_{run}",
             ibis.memtable(table),
             temp=True,
-            overwrite=True,
         )
 
     subscriptions = upload(SUBSCRIPTIONS)

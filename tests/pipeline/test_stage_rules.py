@@ -79,8 +79,7 @@ def test_refused_move_names_every_missing_field() -> None:
     with translation.override("en"), pytest.raises(StageMoveRefused) as refused:
         check_stage_move(NEW_BUSINESS.stage("won"), {"plan": "Starter"})
     assert str(refused.value) == (
-        "Cannot move the deal to “Won”: fill in these fields first: "
-        "MRR, Contract term (months)."
+        "Cannot move the deal to “Won”: fill in these fields first: MRR, Contract term (months)."
     )
 
 

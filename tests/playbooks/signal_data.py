@@ -103,3 +103,19 @@ def daily(
         {"customer_id": customer_id, "date": start + timedelta(days=offset), **base}
         for offset in range(days)
     ]
+
+
+def detect(
+    signal: str, data: SignalInputs, as_of: date = AS_OF, **settings: Any
+) -> list[dict[str, Any]]:
+    """Rows of one signal as plain dicts (``detail`` parsed), ordered by customer and key."""
+    import json
+
+    from kizuna.engine.signals import SignalSettings, detect_signals
+
+    table = detect_signals(data, as_of, SignalSettings(**settings), names=[signal])
+    rows = table.to_pylist()
+    for row in rows:
+        assert row.pop("signal") == signal
+        row["detail"] = json.loads(row["detail"])
+    return rows

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "kizuna.health",
     "kizuna.playbooks",
     "kizuna.demo",
+    "kizuna.ingest",
+    "kizuna.api",
     "kizuna.web",
 ]
 

@@ -115,23 +115,24 @@ FEATURES: tuple[FeatureDef, ...] = (
 @dataclass(frozen=True)
 class ChannelDef:
     key: str
-    monthly_spend_jpy: int
-    """Spend per month at the start of the simulation; grows with the company."""
+    cost_per_account_jpy: int
+    """Sales and marketing spend per account (lead) the channel brings in, won or not."""
     arrival_share: float
     """Share of new accounts this channel brings."""
     trial_share: float
     """Share of its new accounts that start with a free trial instead of talking to sales."""
 
 
-# Shares and spend give a blended CAC of a few hundred thousand yen per customer, typical of
-# a mid-market SaaS selling through both self-serve trials and inside sales.
+# Costs per account give a blended CAC of a few hundred thousand yen per paying customer,
+# typical of a mid-market SaaS selling through both self-serve trials and inside sales;
+# events and outbound are the expensive, sales-led channels.
 CHANNELS: tuple[ChannelDef, ...] = (
-    ChannelDef("organic", 800_000, 0.22, 0.85),
-    ChannelDef("paid_search", 3_500_000, 0.24, 0.8),
-    ChannelDef("events", 2_500_000, 0.12, 0.2),
-    ChannelDef("referral", 400_000, 0.12, 0.4),
-    ChannelDef("outbound", 3_000_000, 0.18, 0.15),
-    ChannelDef("partner", 1_200_000, 0.12, 0.3),
+    ChannelDef("organic", 40_000, 0.22, 0.85),
+    ChannelDef("paid_search", 120_000, 0.24, 0.8),
+    ChannelDef("events", 260_000, 0.12, 0.2),
+    ChannelDef("referral", 30_000, 0.12, 0.4),
+    ChannelDef("outbound", 220_000, 0.18, 0.15),
+    ChannelDef("partner", 150_000, 0.12, 0.3),
 )
 
 INDUSTRIES: tuple[str, ...] = (

@@ -274,20 +274,41 @@ def window_deltas(
 
 
 def latest_value_deltas(
-    events: ir.Table, value: ir.NumericValue, grid: AsOfGrid, *, shift_days: int = 0
+    events: ir.Table,
+    value: ir.NumericValue,
+    grid: AsOfGrid,
+    *,
+    lookback_days: int,
+    shift_days: int = 0,
 ) -> ir.Table:
-    """Deltas whose running total at T is the value of the latest event dated ≤ T − shift.
+    """Deltas whose running total at T is the value of the latest event dated in
+    (T − shift − lookback, T − shift], provided such an event exists (check that with a
+    :func:`window_deltas` count over the same span).
 
     Each event contributes the change from the previous event of the same customer, so the
-    running total telescopes to the newest value. Events must have one row per customer and
-    date. Unchanged values produce no delta, which keeps slowly moving series small.
+    running total telescopes to the newest value. Only events that can matter for some as-of
+    date are read, which keeps a one-day computation small. Events must have one row per
+    customer and date; unchanged values produce no delta.
     """
-    kept = events.filter(events.date <= grid.last - timedelta(days=shift_days))
+    lower = grid.first - timedelta(days=shift_days + lookback_days - 1)
+    kept = events.filter(events.date.between(lower, grid.last - timedelta(days=shift_days)))
     value = kept[value.get_name()].cast("float64")
     previous = value.lag().over(group_by=kept.customer_id, order_by=kept.date)
     change = value - previous.fill_null(0)
     deltas = _deltas(kept, kept.date + ibis.interval(days=shift_days), change)
     return deltas.filter(deltas.delta != 0)
+
+
+def shifted_window_deltas(
+    events: ir.Table, value: ir.NumericValue, window_days: int, grid: AsOfGrid, shift_days: int
+) -> ir.Table:
+    """Like :func:`window_deltas`, for the window ending at T − ``shift_days``."""
+    lower = grid.first - timedelta(days=shift_days + window_days - 1)
+    kept = events.filter(events.date.between(lower, grid.last - timedelta(days=shift_days)))
+    value = kept[value.get_name()]
+    enter = _deltas(kept, kept.date + ibis.interval(days=shift_days), value)
+    leave = _deltas(kept, kept.date + ibis.interval(days=shift_days + window_days), -value)
+    return ibis.union(enter, leave.filter(leave.day <= grid.last))
 
 
 def running_totals(grid: AsOfGrid, accumulators: Mapping[str, ir.Table]) -> ir.Table:
@@ -442,7 +463,7 @@ def nps_average(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any])
     }
     days = responses.select("customer_id", "date").distinct()
     days = days.mutate(number=day_number(days.date))
-    deltas["latest"] = latest_value_deltas(days, days.number, grid)
+    deltas["latest"] = latest_value_deltas(days, days.number, grid, lookback_days=window)
     totals = running_totals(grid, deltas)
     # Running sums of whole scores are exact in float64; the tolerance only guards the count.
     totals = totals.filter(totals["count"] > 0.5)
@@ -563,20 +584,24 @@ def active_user_rate(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, 
     if usage is None or subscriptions is None:
         return _empty(grid)
     window = int(params["window_days"])
-    counted = usage.filter(usage.active_users_30d.notnull())
-    counted = counted.mutate(number=day_number(counted.date))
+    counted = usage.filter(usage.active_users_30d.notnull()).mutate(one=ibis.literal(1))
     any_row = usage.mutate(one=ibis.literal(1))
     totals = running_totals(
         grid,
         {
-            "users": latest_value_deltas(counted, counted.active_users_30d, grid),
-            "counted_on": latest_value_deltas(counted, counted.number, grid),
+            "users": latest_value_deltas(
+                counted, counted.active_users_30d, grid, lookback_days=window
+            ),
+            "counted": window_deltas(counted, counted.one, window, grid),
             "rows": window_deltas(any_row, any_row.one, window, grid),
             "seats": _contracted_seat_deltas(subscriptions, grid),
         },
     )
-    recent = (totals.counted_on > 0) & (day_number(totals.as_of) - totals.counted_on < window)
-    users = ibis.cases((recent, totals.users), (totals.rows < 0.5, 0.0), else_=ibis.null("float64"))
+    users = ibis.cases(
+        (totals.counted > 0.5, totals.users),
+        (totals.rows < 0.5, 0.0),
+        else_=ibis.null("float64"),
+    )
     totals = totals.filter(totals.seats > 0)
     values = _result(totals, 100.0 * users / totals.seats).drop("observed_on")
     values = values.filter(values.value.notnull())
@@ -612,38 +637,38 @@ def support_load(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]
 
 def seat_growth(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]) -> ir.Table:
     """Expansion: percent change of seats in use over ``window_days`` days: the latest
-    ``seats_in_use`` on or before T versus the latest on or before T − window. Accounts that
-    report no ``seats_in_use`` use contracted seats instead. Missing when there is no earlier
-    value or it is zero."""
-    window = int(params["window_days"])
+    ``seats_in_use`` reported in the ``lookback_days`` days up to T versus the latest in the
+    ``lookback_days`` days up to T − window. Accounts that report no ``seats_in_use`` in either
+    span use contracted seats instead. Missing when the earlier value is absent or zero."""
+    window, lookback = int(params["window_days"]), int(params["lookback_days"])
     accumulators: dict[str, ir.Table] = {}
     freshness = None
     if (usage := inputs.usage_daily) is not None:
-        seats = usage.filter(usage.seats_in_use.notnull())
-        accumulators["now"] = latest_value_deltas(seats, seats.seats_in_use, grid)
-        accumulators["before"] = latest_value_deltas(
-            seats, seats.seats_in_use, grid, shift_days=window
+        seats = usage.filter(usage.seats_in_use.notnull()).mutate(one=ibis.literal(1))
+        accumulators["now"] = latest_value_deltas(
+            seats, seats.seats_in_use, grid, lookback_days=lookback
         )
-        marks = seats.mutate(one=ibis.literal(1))
-        accumulators["reported"] = latest_value_deltas(marks, marks.one, grid)
+        accumulators["now_reported"] = window_deltas(seats, seats.one, lookback, grid)
+        accumulators["before"] = latest_value_deltas(
+            seats, seats.seats_in_use, grid, lookback_days=lookback, shift_days=window
+        )
+        accumulators["before_reported"] = shifted_window_deltas(
+            seats, seats.one, lookback, grid, window
+        )
         freshness = feed_freshness(usage, "date", grid)
     if (subscriptions := inputs.subscriptions) is not None:
         accumulators["contracted_now"] = _contracted_seat_deltas(subscriptions, grid)
         accumulators["contracted_before"] = _contracted_seat_deltas(subscriptions, grid, window)
     totals = running_totals(grid, accumulators)
-    zero = ibis.literal(0.0)
-    reported = totals["reported"] > 0.5 if "reported" in accumulators else ibis.literal(False)
-    now = ibis.ifelse(
-        reported,
-        totals["now"] if "now" in accumulators else zero,
-        totals["contracted_now"] if "contracted_now" in accumulators else zero,
+
+    def total(name: str) -> ir.NumericValue:
+        return totals[name] if name in accumulators else ibis.literal(0.0)
+
+    reported = (total("now_reported") > 0.5) & (total("before_reported") > 0.5)
+    totals = totals.mutate(
+        now=ibis.ifelse(reported, total("now"), total("contracted_now")),
+        before=ibis.ifelse(reported, total("before"), total("contracted_before")),
     )
-    before = ibis.ifelse(
-        reported,
-        totals["before"] if "before" in accumulators else zero,
-        totals["contracted_before"] if "contracted_before" in accumulators else zero,
-    )
-    totals = totals.mutate(now=now, before=before)
     totals = totals.filter(totals.before > 0)
     values = _result(totals, 100.0 * (totals.now - totals.before) / totals.before)
     return _with_observed(values.drop("observed_on"), freshness)

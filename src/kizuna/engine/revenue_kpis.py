@@ -64,7 +64,9 @@ KPIS: dict[str, Kpi] = {}
 
 def kpi(
     name: str, kind: KpiKind
-) -> Callable[[Callable[[ir.Table, RevenueRules], ir.Value]], Callable[[ir.Table, RevenueRules], ir.Value]]:
+) -> Callable[
+    [Callable[[ir.Table, RevenueRules], ir.Value]], Callable[[ir.Table, RevenueRules], ir.Value]
+]:
     """Registers a KPI under ``name``."""
 
     def register(
@@ -271,9 +273,7 @@ def monthly_components(
         base = base.left_join(per_month, base.month_idx == per_month.month_idx).select(
             base, spend=per_month.total.fill_null(zero_units())
         )
-    trailing = ibis.window(
-        order_by="month_idx", preceding=LTV_CHURN_WINDOW_MONTHS - 1, following=0
-    )
+    trailing = ibis.window(order_by="month_idx", preceding=LTV_CHURN_WINDOW_MONTHS - 1, following=0)
     churn = ratio(base.churned_customers, base.customers_prev)
     return base.mutate(avg_logo_churn_12m=churn.mean().over(trailing))
 
@@ -339,9 +339,7 @@ def period_components(monthly: ir.Table, period: Period) -> ir.Table:
     )
 
 
-def spend_in_reporting_currency(
-    spend: ir.Table, rates: ir.Table, scale: MoneyScale
-) -> ir.Table:
+def spend_in_reporting_currency(spend: ir.Table, rates: ir.Table, scale: MoneyScale) -> ir.Table:
     """Spend per month and channel as money numerators (rate of the month's last day)."""
     keyed = spend.mutate(month_idx=month_index_expr(spend.month))
     priced = keyed.left_join(
@@ -355,9 +353,7 @@ def spend_in_reporting_currency(
     )
 
 
-def cac_by_channel(
-    movements: ir.Table, customers: ir.Table | None, spend: ir.Table
-) -> ir.Table:
+def cac_by_channel(movements: ir.Table, customers: ir.Table | None, spend: ir.Table) -> ir.Table:
     """CAC per month and channel: the channel's spend ÷ new customers whose ``channel`` (from
     the customer list) is that channel. Columns ``month_idx, channel, spend, new_customers,
     cac``."""

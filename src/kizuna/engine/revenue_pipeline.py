@@ -83,9 +83,7 @@ class RevenueResult:
 
     def period_kpis(self, period: Period, first_idx: int, last_idx: int) -> ir.Table:
         """KPIs per quarter or year over the months ``first_idx..last_idx``."""
-        months = self.components.filter(
-            self.components.month_idx.between(first_idx, last_idx)
-        )
+        months = self.components.filter(self.components.month_idx.between(first_idx, last_idx))
         return kpi_table(period_components(months, period), self.rules, key="period_idx")
 
 
@@ -113,19 +111,19 @@ def compute_revenue(
     rates = month_rates(inputs.fx_rates, calendar, currency)
     items = item_mrr(subscriptions, rules, scale)
     spend = (
-        None
-        if inputs.spend is None
-        else spend_in_reporting_currency(inputs.spend, rates, scale)
+        None if inputs.spend is None else spend_in_reporting_currency(inputs.spend, rates, scale)
     )
     _check_rates(backend, items, inputs.spend, rates, currency, first_idx, last_idx)
 
     run = next(_run_numbers)
 
     def store(expression: ir.Table, name: str) -> ir.Table:
-        return backend.create_table(f"kizuna_revenue_{name}_{run}", expression, temp=True)
+        return materialise(backend, expression, f"kizuna_revenue_{name}_{run}")
 
     calendar = store(calendar, "calendar")
-    product_months = store(product_month_mrr(item_months(items, calendar, store(rates, "rates"))), "product_months")
+    product_months = store(
+        product_month_mrr(item_months(items, calendar, store(rates, "rates"))), "product_months"
+    )
     customer_movements = store(
         mrr_movements(customer_month_mrr(product_months), ["customer_id"], last_idx, rules),
         "customer_movements",
@@ -156,6 +154,16 @@ def compute_revenue(
             None if spend is None else cac_by_channel(customer_movements, inputs.customers, spend)
         ),
     )
+
+
+def materialise(backend: BaseBackend, expression: ir.Table, name: str) -> ir.Table:
+    """Compute ``expression`` once into a session-scoped table ``name`` on ``backend``."""
+    if backend.name == "pyspark":
+        # Spark has no temporary tables: a temporary view, cached eagerly, is the equivalent.
+        view = backend.create_view(name, expression)
+        backend.raw_sql(f"CACHE TABLE `{name}`")
+        return view
+    return backend.create_table(name, expression, temp=True)
 
 
 def _column_values(backend: BaseBackend, expression: ir.Table) -> dict[str, list[Any]]:
@@ -205,7 +213,9 @@ def _calendar_bounds(
     lasts = _present([summary[f"last_{name}"][0] for name in date_columns] + [through])
     for table, column in ((inputs.fx_rates, "date"), (inputs.spend, "month")):
         if table is not None:
-            lasts += _present(_column_values(backend, table.aggregate(last=table[column].max()))["last"])
+            lasts += _present(
+                _column_values(backend, table.aggregate(last=table[column].max()))["last"]
+            )
     if not firsts:
         # Nothing recurring and no range asked for: an empty one-month calendar.
         today = month_index(date.today())
@@ -241,7 +251,9 @@ def _check_rates(
     )
     needed = paying.group_by("currency").agg(month_idx=lambda t: t.first_idx.min())
     if spend is not None:
-        spend_months = spend.mutate(month_idx=spend.month.year().cast("int64") * 12 + spend.month.month().cast("int64") - 1)
+        spend_months = spend.mutate(
+            month_idx=spend.month.year().cast("int64") * 12 + spend.month.month().cast("int64") - 1
+        )
         needed = needed.union(
             spend_months.group_by("currency").agg(month_idx=lambda t: t.month_idx.min())
         )

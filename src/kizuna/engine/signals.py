@@ -14,6 +14,7 @@ from datetime import date
 
 import ibis.expr.types as ir
 import pyarrow as pa
+from ibis.backends import BaseBackend
 
 # Imported for their registrations.
 from kizuna.engine import signals_churn, signals_expansion
@@ -88,6 +89,8 @@ def detect_signals(
     as_of: date,
     settings: SignalSettings | None = None,
     names: Iterable[str] | None = None,
+    backend: BaseBackend | None = None,
 ) -> pa.Table:
-    """Execute :func:`signal_table` and return the rows as Arrow."""
-    return signal_table(inputs, as_of, settings, names).to_pyarrow()
+    """Execute :func:`signal_table` (on ``backend``, else Ibis' default) and return Arrow rows."""
+    table = signal_table(inputs, as_of, settings, names)
+    return backend.to_pyarrow(table) if backend is not None else table.to_pyarrow()

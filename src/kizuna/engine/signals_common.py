@@ -265,7 +265,7 @@ def signal_rows(
 
 
 def empty_signals() -> ir.Table:
-    return ibis.memtable(pa.table({}, schema=SIGNAL_SCHEMA.to_pyarrow()))
+    return ibis.memtable(SIGNAL_SCHEMA.to_pyarrow().empty_table())
 
 
 def month_key(day: date) -> str:

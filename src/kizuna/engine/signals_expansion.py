@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from kizuna.engine.signals_common import (
     FLOAT_TOLERANCE,
@@ -262,7 +263,8 @@ def cross_sell_whitespace(inputs: SignalInputs, as_of: date, settings: SignalSet
     items = in_service_items(inputs.table("subscriptions"), as_of)
     owned = items.select("customer_id", "product").distinct()
     if settings.whitespace_products:
-        catalog = ibis.memtable({"product": list(settings.whitespace_products)})
+        products = pa.array(list(settings.whitespace_products), type=pa.string())
+        catalog = ibis.memtable(pa.table({"product": products}))
     else:
         catalog = owned.select("product").distinct()
     missing = owned.select("customer_id").distinct().cross_join(catalog)

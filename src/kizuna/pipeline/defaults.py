@@ -56,7 +56,7 @@ class DealField:
 @dataclass(frozen=True)
 class StageDef:
     key: str
-    name: Promise
+    name: str | Promise
     probability: Decimal
     """Win probability a deal in this stage carries in the weighted forecast (0–1)."""
     kind: StageKind = StageKind.OPEN
@@ -71,7 +71,7 @@ class StageDef:
 @dataclass(frozen=True)
 class PipelineDef:
     key: str
-    name: Promise
+    name: str | Promise
     motion: Motion
     stages: tuple[StageDef, ...]
 
@@ -118,7 +118,9 @@ NEW_BUSINESS = PipelineDef(
     name=_("New business"),
     motion=Motion.NEW,
     stages=(
-        StageDef("lead", _("Lead"), Decimal("0.05"), required_fields=("source", "first_contact_on")),
+        StageDef(
+            "lead", _("Lead"), Decimal("0.05"), required_fields=("source", "first_contact_on")
+        ),
         StageDef("mql", _("MQL"), Decimal("0.10"), required_fields=("lead_score",)),
         StageDef("sql", _("SQL"), Decimal("0.20"), required_fields=_BANT),
         StageDef(

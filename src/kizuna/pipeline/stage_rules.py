@@ -46,7 +46,7 @@ def is_filled(value: object) -> bool:
 def missing_required_fields(
     stage: StageWithRequirements, deal_values: Mapping[str, object]
 ) -> list[str]:
-    """Keys of the fields ``stage`` requires that ``deal_values`` leaves unfilled, in stage order."""
+    """Keys of the fields ``stage`` requires that ``deal_values`` leaves empty, in stage order."""
     return [key for key in stage.required_fields if not is_filled(deal_values.get(key))]
 
 

@@ -25,9 +25,12 @@ from kizuna.pipeline.defaults import DEAL_FIELDS, DEFAULT_PIPELINES, PipelineDef
 from kizuna.pipeline.stage_rules import describe_missing, missing_required_fields
 from kizuna.sources.csv_reader import Column, InputError, decode, parse_rows, to_arrow
 
+# spend.csv is a revenue input (CAC) first; its column specification lives with that reader.
+from kizuna.sources.csv_revenue import SPEND as SPEND_FILE
+from kizuna.sources.csv_revenue import SPEND_COLUMNS
+
 DEALS_FILE = "deals.csv"
 HISTORY_FILE = "deal_stage_history.csv"
-SPEND_FILE = "spend.csv"
 
 DEAL_STATUSES = ("open", "won", "lost")
 # The churn reasons of SPEC C8, as in churns.csv.
@@ -73,13 +76,6 @@ HISTORY_COLUMNS: tuple[Column, ...] = (
     Column("changed_by", required=False, nullable=True),
 )
 
-SPEND_COLUMNS: tuple[Column, ...] = (
-    Column("month", "month"),
-    Column("channel"),
-    Column("amount", "decimal", min_value=0),
-    Column("currency"),
-)
-
 
 @dataclass(frozen=True)
 class PipelineFiles:
@@ -94,9 +90,9 @@ def _rows(values: dict[str, list[Any]], count: int) -> list[dict[str, Any]]:
     return [{name: column[index] for name, column in values.items()} for index in range(count)]
 
 
-def _parse(folder: Path, name: str, columns: Sequence[Column], problems: list[str]) -> (
-    tuple[dict[str, list[Any]], list[int]] | None
-):
+def _parse(
+    folder: Path, name: str, columns: Sequence[Column], problems: list[str]
+) -> tuple[dict[str, list[Any]], list[int]] | None:
     path = folder / name
     try:
         return parse_rows(name, decode(path.read_bytes()), columns)
@@ -149,7 +145,9 @@ def check_deals(
         except KeyError:
             problems.append(
                 f"{where}: "
-                + gettext("stage '%(stage)s' is not in pipeline '%(pipeline)s'; its stages: %(stages)s")
+                + gettext(
+                    "stage '%(stage)s' is not in pipeline '%(pipeline)s'; its stages: %(stages)s"
+                )
                 % {
                     "stage": row["stage"],
                     "pipeline": pipeline.key,
@@ -201,7 +199,9 @@ def check_history(
         if stage_key not in pipeline.stage_keys():
             problems.append(
                 f"{where}: "
-                + gettext("stage '%(stage)s' is not in pipeline '%(pipeline)s'; its stages: %(stages)s")
+                + gettext(
+                    "stage '%(stage)s' is not in pipeline '%(pipeline)s'; its stages: %(stages)s"
+                )
                 % {
                     "stage": row["stage"],
                     "pipeline": pipeline.key,
@@ -226,7 +226,9 @@ def check_history(
     return problems
 
 
-def check_spend(values: dict[str, list[Any]], lines: Sequence[int], name: str = SPEND_FILE) -> list[str]:
+def check_spend(
+    values: dict[str, list[Any]], lines: Sequence[int], name: str = SPEND_FILE
+) -> list[str]:
     problems: list[str] = []
     for index, code in enumerate(values["currency"]):
         try:
@@ -246,7 +248,9 @@ def read_pipeline_files(
     """
     problems: list[str] = []
     if not (folder / DEALS_FILE).is_file():
-        raise InputError([f"{DEALS_FILE}:1: " + gettext("file not found in %(folder)s") % {"folder": folder}])
+        raise InputError(
+            [f"{DEALS_FILE}:1: " + gettext("file not found in %(folder)s") % {"folder": folder}]
+        )
     deals = _parse(folder, DEALS_FILE, DEALS_COLUMNS, problems)
     if deals is not None:
         problems.extend(check_deals(*deals, pipelines))

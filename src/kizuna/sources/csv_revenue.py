@@ -19,7 +19,7 @@ from ibis.backends import BaseBackend
 
 from kizuna.engine.revenue import PERIODS_PER_YEAR
 from kizuna.engine.revenue_currency import is_currency
-from kizuna.engine.revenue_pipeline import RevenueInputs
+from kizuna.engine.revenue_pipeline import RevenueInputs, materialise
 from kizuna.sources.csv_reader import Column, InputError, decode, parse_rows, to_arrow
 
 SUBSCRIPTIONS = "subscriptions.csv"
@@ -113,12 +113,10 @@ def read_revenue_folder(folder: Path, backend: BaseBackend) -> RevenueInputs:
         table = tables[name]
         if table is None:
             return None
-        # A memtable expression, not the Arrow table, and no overwrite (names are unique):
-        # Ibis 12 with sqlglot 30 renders its DROP statements without the table name.
-        return backend.create_table(
-            f"kizuna_input_{name.removesuffix('.csv')}_{run}",
-            ibis.memtable(table),
-            temp=True,
+        # A memtable expression, not the Arrow table: Ibis 12 with sqlglot 30 renders the
+        # DROP of its staging view without the view's name.
+        return materialise(
+            backend, ibis.memtable(table), f"kizuna_input_{name.removesuffix('.csv')}_{run}"
         )
 
     subscriptions = upload(SUBSCRIPTIONS)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 from argparse import ArgumentParser, ArgumentTypeError
 from collections.abc import Sequence
 from datetime import date
@@ -18,7 +19,7 @@ import pyarrow as pa
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from ibis.backends import BaseBackend
 
 from kizuna.core.money import round_money
 from kizuna.engine.backends import ENGINES, connect
@@ -31,13 +32,16 @@ from kizuna.sources.csv_reader import InputError, parse_date
 # currency minor unit on output (JPY 0 places, USD 2), and everything else is left exact.
 MONEY_ARROW_TYPE = pa.decimal128(MONEY.precision or 38, MONEY.scale or 6)
 FORMATS = ("json", "csv")
+ENGINE_URL_VARIABLE = "KIZUNA_ENGINE_URL"
 
 
 def _as_of(text: str) -> date:
     try:
         return parse_date(text)
     except ValueError:
-        raise ArgumentTypeError(_("expected a date as YYYY-MM-DD, got %(text)r") % {"text": text}) from None
+        raise ArgumentTypeError(
+            _("expected a date as YYYY-MM-DD, got %(text)r") % {"text": text}
+        ) from None
 
 
 def compute_forecast(
@@ -52,8 +56,22 @@ def compute_forecast(
         spend=ibis.memtable(files.spend),
         as_of=as_of,
     )
-    backend = connect(engine)
+    backend = _backend(engine)
     return {name: backend.to_pyarrow(FORECAST_METRICS[name](inputs)) for name in metrics}
+
+
+def _backend(engine: str) -> BaseBackend:
+    if engine != "postgres":
+        return connect(engine)
+    url = os.environ.get(ENGINE_URL_VARIABLE)
+    if not url:
+        raise InputError(
+            [
+                _("--engine postgres needs the database URL in %(name)s")
+                % {"name": ENGINE_URL_VARIABLE}
+            ]
+        )
+    return connect("postgres", url=url)
 
 
 def _cell(value: Any, column_type: pa.DataType, currency: str | None) -> Any:
@@ -72,10 +90,7 @@ def table_rows(table: pa.Table) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts: decimals as exact strings, money rounded to its currency."""
     types = {field.name: field.type for field in table.schema}
     return [
-        {
-            name: _cell(value, types[name], row.get("currency"))
-            for name, value in row.items()
-        }
+        {name: _cell(value, types[name], row.get("currency")) for name, value in row.items()}
         for row in table.to_pylist()
     ]
 
@@ -98,31 +113,49 @@ def render_csv(table: pa.Table) -> str:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
-        "Weighted pipeline, forecast vs actual, conversion, deal cycle, trial conversion, "
-        "rep performance, lead-source ROI, win rate and lost reasons from a folder of CSV files."
-    )
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        # A property, not a lazy string: argparse formats the description as plain text.
+        return _(
+            "Weighted pipeline, forecast vs actual, conversion, deal cycle, trial conversion, "
+            "rep performance, lead-source ROI, win rate and lost reasons from a folder of CSV "
+            "files."
+        )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--input", required=True, type=Path, metavar="DIR",
+            "--input",
+            required=True,
+            type=Path,
+            metavar="DIR",
             help=_("folder with deals.csv and optionally deal_stage_history.csv and spend.csv"),
         )
         parser.add_argument(
-            "--as-of", type=_as_of, default=None, metavar="YYYY-MM-DD",
+            "--as-of",
+            type=_as_of,
+            default=None,
+            metavar="YYYY-MM-DD",
             help=_("compute as known at the end of this day (default: today)"),
         )
         parser.add_argument("--format", choices=FORMATS, default="json", help=_("output format"))
         parser.add_argument(
-            "--out", type=Path, default=None, metavar="FILE",
+            "--out",
+            type=Path,
+            default=None,
+            metavar="FILE",
             help=_("write to this file instead of standard output"),
         )
         parser.add_argument(
-            "--metric", action="append", choices=sorted(FORECAST_METRICS), dest="metrics",
+            "--metric",
+            action="append",
+            choices=sorted(FORECAST_METRICS),
+            dest="metrics",
             help=_("only this metric (repeatable; default: all; CSV output needs exactly one)"),
         )
         parser.add_argument(
-            "--engine", choices=sorted(ENGINES), default="duckdb",
+            "--engine",
+            choices=sorted(ENGINES),
+            default="duckdb",
             help=_("engine backend that runs the computation"),
         )
 
@@ -140,7 +173,9 @@ class Command(BaseCommand):
         try:
             results = compute_forecast(folder, as_of, metrics, options["engine"])
         except InputError as error:
-            raise CommandError("\n".join(error.problems)) from None
+            # Same contract as the other engine commands: one problem per line, exit status 1.
+            self.stderr.write("".join(f"{problem}\n" for problem in error.problems), ending="")
+            raise SystemExit(1) from None
         if options["format"] == "json":
             text = render_json(as_of, results)
         else:

@@ -1,0 +1,143 @@
+"""Scorecards (configuration), daily health scores (history) and manual overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kizuna.crm.models import TouchTier
+from kizuna.engine.health import Scorecard as ScorecardDefinition
+from kizuna.health.overrides import OverrideFacts
+from kizuna.health.scorecards import ScorecardError, scorecard_from_dict
+
+
+class HealthStatus(models.TextChoices):
+    HEALTHY = "healthy", _("Healthy")
+    CAUTION = "caution", _("Caution")
+    RISK = "risk", _("Risk")
+    CRITICAL = "critical", _("Critical")
+    ONBOARDING = "onboarding", _("Onboarding")
+    INSUFFICIENT_DATA = "insufficient_data", _("Insufficient data")
+
+
+def validate_definition(value: Any) -> None:
+    try:
+        scorecard_from_dict(value)
+    except ScorecardError as error:
+        raise ValidationError(
+            _("Invalid scorecard: %(error)s"), code="invalid", params={"error": error}
+        ) from None
+
+
+class Scorecard(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    touch_tier = models.CharField(
+        _("touch tier"), max_length=10, choices=TouchTier.choices, blank=True, default=""
+    )
+    definition = models.JSONField(
+        _("definition"),
+        validators=[validate_definition],
+        help_text=_("Components, bands, weights and statuses, as in the TOML presets."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("scorecard")
+        verbose_name_plural = _("scorecards")
+        constraints = [
+            # One default scorecard per touch tier (the empty tier is the global default).
+            models.UniqueConstraint(
+                fields=["touch_tier"],
+                condition=models.Q(is_default=True),
+                name="health_one_default_scorecard_per_tier",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def parsed(self) -> ScorecardDefinition:
+        return scorecard_from_dict(self.definition)
+
+
+class HealthScore(models.Model):
+    account = models.ForeignKey(
+        "crm.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="health_scores",
+    )
+    scorecard = models.ForeignKey(
+        Scorecard, verbose_name=_("scorecard"), on_delete=models.CASCADE, related_name="scores"
+    )
+    date = models.DateField(_("date"))
+    score = models.DecimalField(_("score"), max_digits=4, decimal_places=1, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=HealthStatus.choices)
+    components = models.JSONField(
+        _("components"),
+        default=list,
+        help_text=_("Per component: measure, value, points, weight, missing."),
+    )
+    coverage = models.DecimalField(_("coverage"), max_digits=5, decimal_places=4)
+    missing = models.JSONField(_("missing components"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("health score")
+        verbose_name_plural = _("health scores")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "scorecard", "date"], name="health_score_unique_per_day"
+            )
+        ]
+        indexes = [models.Index(fields=["scorecard", "date", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.date}: {self.score} ({self.status})"
+
+
+class HealthOverride(models.Model):
+    account = models.ForeignKey(
+        "crm.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="health_overrides",
+    )
+    score = models.DecimalField(_("score"), max_digits=4, decimal_places=1, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=HealthStatus.choices)
+    reason = models.TextField(_("reason"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="health_overrides",
+    )
+    expires_on = models.DateField(
+        _("expires on"),
+        null=True,
+        blank=True,
+        help_text=_("From this day the computed score shows again; empty = until removed."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("health override")
+        verbose_name_plural = _("health overrides")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.status}"
+
+    def facts(self) -> OverrideFacts:
+        return OverrideFacts(
+            score=None if self.score is None else float(self.score),
+            status=self.status,
+            reason=self.reason,
+            author=str(self.author),
+            created_at=self.created_at,
+            expires_on=self.expires_on,
+        )

@@ -1,0 +1,145 @@
+"""Revenue recompute over the store: store tables in, engine, result tables out.
+
+The whole history is recomputed (a changed setting or a back-dated cancellation changes past
+months) and the result tables are replaced in one transaction, so pages never see a half-written
+state.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import ibis
+from django.conf import settings
+from django.db import transaction
+
+from kizuna.billing.models import CohortCell, CustomerMrr, PeriodKind, ProductMrr, RevenueKpi
+from kizuna.engine.backends import connect
+from kizuna.engine.revenue import RevenueRules, month_of_index
+from kizuna.engine.revenue_pipeline import RevenueInputs, compute_revenue, materialise
+from kizuna.engine.revenue_report import Formatter, build_report, report_range
+from kizuna.sources import store_tables
+from kizuna.sources.csv_revenue import (
+    CUSTOMER_COLUMNS,
+    FX_RATE_COLUMNS,
+    SPEND_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
+)
+
+BATCH = 5000
+_runs = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class RevenueRecompute:
+    months: int
+    customer_rows: int
+    product_rows: int
+
+
+def _month(label: str) -> date:
+    year, month = label.split("-")
+    return date(int(year), int(month), 1)
+
+
+def _quarter(label: str) -> date:
+    year, quarter = label.split("-Q")
+    return date(int(year), 3 * (int(quarter) - 1) + 1, 1)
+
+
+def _text(value: object) -> object:
+    """KPI values as JSON: exact decimals as strings, counts and ratios as numbers."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
+    backend = connect("duckdb")
+    run = next(_runs)
+
+    def upload(name: str, table: object) -> ibis.Table:
+        return materialise(backend, ibis.memtable(table), f"kizuna_store_{name}_{run}")
+
+    inputs = RevenueInputs(
+        subscriptions=upload("subscriptions", store_tables.subscriptions(SUBSCRIPTION_COLUMNS)),
+        customers=upload("customers", store_tables.customers(CUSTOMER_COLUMNS)),
+        fx_rates=upload("fx_rates", store_tables.fx_rates(FX_RATE_COLUMNS)),
+        spend=upload("spend", store_tables.spend(SPEND_COLUMNS)),
+    )
+    result = compute_revenue(backend, inputs, settings.KIZUNA_CURRENCY, rules)
+    months = report_range(result)
+    report = build_report(result, months, detail=True)
+    fmt = Formatter(result)
+    products = backend.to_pyarrow(
+        result.product_movements.select(
+            "customer_id", "product", "month_idx", "mrr_end", "movement", "delta"
+        )
+    ).to_pylist()
+    kpis = [
+        RevenueKpi(
+            period_kind=PeriodKind.MONTH,
+            period_start=_month(row["month"]),
+            values={k: _text(v) for k, v in row.items() if k != "month"},
+        )
+        for row in report["months"]
+    ]
+    kpis += [
+        RevenueKpi(
+            period_kind=PeriodKind.QUARTER,
+            period_start=_quarter(row["quarter"]),
+            values={k: _text(v) for k, v in row.items() if k != "quarter"},
+        )
+        for row in report["quarters"]
+    ]
+    kpis += [
+        RevenueKpi(
+            period_kind=PeriodKind.YEAR,
+            period_start=date(int(row["year"]), 1, 1),
+            values={k: _text(v) for k, v in row.items() if k != "year"},
+        )
+        for row in report["years"]
+    ]
+    customer_rows = [
+        CustomerMrr(
+            account_id=int(row["customer_id"]),
+            month=_month(row["month"]),
+            mrr=row["mrr"],
+            movement=row["movement"],
+            delta=row["delta"],
+            fx=row["fx"],
+        )
+        for row in report.get("customers", [])
+    ]
+    product_rows = [
+        ProductMrr(
+            account_id=int(row["customer_id"]),
+            product=row["product"],
+            month=month_of_index(row["month_idx"]),
+            mrr=fmt.money(row["mrr_end"]) or 0,
+            movement=row["movement"],
+            delta=fmt.money(row["delta"]) or 0,
+        )
+        for row in products
+        if months is not None and months.first_idx <= row["month_idx"] <= months.last_idx
+    ]
+    cohort_rows = [
+        CohortCell(
+            cohort=_month(row["cohort"]),
+            months_since=row["months_since_start"],
+            customers=row["customers"],
+            mrr=row["mrr"],
+            logo_retention=row["logo_retention"],
+            mrr_retention=row["mrr_retention"],
+        )
+        for row in report["cohorts"]
+    ]
+    with transaction.atomic():
+        for model in (CustomerMrr, ProductMrr, RevenueKpi, CohortCell):
+            model.objects.all().delete()
+        RevenueKpi.objects.bulk_create(kpis, batch_size=BATCH)
+        CustomerMrr.objects.bulk_create(customer_rows, batch_size=BATCH)
+        ProductMrr.objects.bulk_create(product_rows, batch_size=BATCH)
+        CohortCell.objects.bulk_create(cohort_rows, batch_size=BATCH)
+    return RevenueRecompute(len(report["months"]), len(customer_rows), len(product_rows))

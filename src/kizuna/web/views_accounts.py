@@ -1,0 +1,120 @@
+"""The account list: every account the user may see, filtered by the URL, exportable as CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import DecimalField, F, FilteredRelation, Max, Q, QuerySet, Value
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from kizuna.billing.models import CustomerMrr
+from kizuna.crm.access import visible_accounts
+from kizuna.crm.models import Account, AccountStatus, LifecycleStage, TouchTier
+from kizuna.web.exports import csv_response, wants_export
+from kizuna.web.filters import AccountFilterForm
+from kizuna.web.tables import Column, Table
+
+PAGE_SIZE = 50
+SORTS: dict[str, tuple[Any, ...]] = {
+    "mrr": (F("mrr").desc(nulls_last=True), "name"),
+    "name": ("name",),
+    "renewal": (F("renewal_date").asc(nulls_last=True), "name"),
+}
+
+
+def latest_mrr_month() -> date | None:
+    month: date | None = CustomerMrr.objects.aggregate(latest=Max("month"))["latest"]
+    return month
+
+
+def with_current_mrr(accounts: QuerySet[Account], month: date | None) -> QuerySet[Account]:
+    """Each account with its MRR at ``month`` joined in one query (0 when it has none)."""
+    if month is None:
+        return accounts.annotate(mrr=Value(None, output_field=DecimalField()))
+    return accounts.annotate(
+        current=FilteredRelation("mrr_months", condition=Q(mrr_months__month=month)),
+        mrr=F("current__mrr"),
+    )
+
+
+def account_columns() -> list[Column]:
+    return [
+        Column("name", _("Account"), link="url"),
+        Column("external_id", _("External id")),
+        Column("mrr", _("MRR"), "money"),
+        Column("plan", _("Plan")),
+        Column("status", _("Status")),
+        Column("lifecycle_stage", _("Lifecycle stage")),
+        Column("touch_tier", _("Touch tier")),
+        Column("owner", _("Sales owner")),
+        Column("cs_owner", _("CS owner")),
+        Column("industry", _("Industry")),
+        Column("renewal_date", _("Renewal date"), "date"),
+    ]
+
+
+VALUES = (
+    "pk",
+    "name",
+    "external_id",
+    "mrr",
+    "plan",
+    "status",
+    "lifecycle_stage",
+    "touch_tier",
+    "owner__username",
+    "cs_owner__username",
+    "industry",
+    "renewal_date",
+)
+
+
+def account_rows(values: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    statuses = dict(AccountStatus.choices)
+    stages = dict(LifecycleStage.choices)
+    tiers = dict(TouchTier.choices)
+    return [
+        {
+            **value,
+            "url": reverse("account", args=[value["pk"]]),
+            "status": statuses.get(value["status"], value["status"]),
+            "lifecycle_stage": stages.get(value["lifecycle_stage"], value["lifecycle_stage"]),
+            "touch_tier": tiers.get(value["touch_tier"], value["touch_tier"]),
+            "owner": value["owner__username"] or "",
+            "cs_owner": value["cs_owner__username"] or "",
+        }
+        for value in values
+    ]
+
+
+@login_required
+def accounts(request: HttpRequest) -> HttpResponse:
+    visible = visible_accounts(request.user)
+    form = AccountFilterForm(request.GET, visible)
+    month = latest_mrr_month()
+    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "mrr"
+    chosen = with_current_mrr(form.apply(visible), month).order_by(*SORTS[sort], "pk")
+    title = _("Accounts")
+    if wants_export(request) == "accounts":
+        rows = account_rows(chosen.values(*VALUES).iterator(chunk_size=2000))
+        return csv_response(Table("accounts", title, account_columns(), rows), "accounts")
+    page = Paginator(chosen.values(*VALUES), PAGE_SIZE).get_page(request.GET.get("page"))
+    table = Table(
+        "accounts",
+        title,
+        account_columns(),
+        account_rows(page.object_list),
+        empty=_("No account matches these filters."),
+    )
+    return render(
+        request,
+        "kizuna/accounts.html",
+        {"form": form, "table": table, "page": page, "sort": sort, "month": month},
+    )

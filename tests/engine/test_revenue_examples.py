@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from typing import TYPE_CHECKING
+
 import pytest
-from conftest import Revenue  # type: ignore[attr-defined]
 
 from kizuna.engine.revenue import RevenueInputError, RevenueRules
+
+if TYPE_CHECKING:
+    from conftest import Revenue
 
 D = Decimal
 

@@ -20,7 +20,7 @@ FILES = {
     ),
     "usage_daily.csv": (
         "customer_id,date,logins,active_users,active_users_30d,seats_in_use\n"
-        "acme,2024-03-01,3,3,8,10\n"
+        "acme,2024-03-15,3,3,8,10\n"
         "acme,2024-06-30,5,4,8,10\n"
         "beta,2024-06-29,1,1,1,5\n"
     ),
@@ -49,7 +49,7 @@ def test_json_scores_with_components(tmp_path: Path) -> None:
     acme, beta = result
     assert acme["customer_id"] == "acme"
     # usage 8 ÷ 10 = 80 % → 100; NPS 9 → 100; no ticket → 100; renewal 2024-12-27 → 6 months
-    # → 100; seats in use 10 on 2024-03-01 and now → flat → 50: 0.4×100 + … + 0.1×50 = 95.
+    # → 100; seats in use 10 on 2024-03-15 and now → flat → 50: 0.4×100 + … + 0.1×50 = 95.
     assert (acme["score"], acme["status"], acme["coverage"], acme["missing"]) == (
         95.0,
         "healthy",
@@ -65,11 +65,12 @@ def test_json_scores_with_components(tmp_path: Path) -> None:
         "missing": False,
     }
     # beta: 1 of 5 seats = 20 % → 10; no NPS (left out); critical bug → 20; monthly billing is
-    # no committed term → renewal left out; no seats-in-use history 90 days back → left out.
-    assert beta["missing"] == ["nps", "renewal_timing", "expansion"]
-    assert beta["coverage"] == 0.55
-    # (0.4 × 10 + 0.15 × 20) / 0.55 = 12.727… → 12.7
-    assert (beta["score"], beta["status"]) == (12.7, "critical")
+    # no committed term → renewal left out; no seats in use 90 days back, so expansion compares
+    # contracted seats (5 then and now) → flat → 50.
+    assert beta["missing"] == ["nps", "renewal_timing"]
+    assert beta["coverage"] == 0.65
+    # (0.4 × 10 + 0.15 × 20 + 0.1 × 50) / 0.65 = 18.46… → 18.5
+    assert (beta["score"], beta["status"]) == (18.5, "critical")
 
 
 def test_csv_format(tmp_path: Path) -> None:

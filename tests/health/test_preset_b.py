@@ -70,7 +70,8 @@ def account(
 ) -> None:
     # 1,000 contracted seats so that 799 active users are exactly 79.9 %.
     inputs.renewing_in(customer, renewal_days, seats=1000)
-    inputs.usage(customer, T - timedelta(days=120), seats_in_use=seats_before)
+    # Seats in use are read from the 30 days up to T − 90 (and up to T).
+    inputs.usage(customer, T - timedelta(days=100), seats_in_use=seats_before)
     inputs.usage(customer, T, active_users_30d=active_users, seats_in_use=seats_now)
     inputs.nps(customer, *nps)
     # A minor question: the tickets file exists, so support is measured (and "minor").
@@ -227,7 +228,7 @@ def test_usage_older_than_max_age_counts_as_missing() -> None:
         inputs.renewing_in("a", 180, seats=10)
         last = T - timedelta(days=feed_age)
         inputs.usage("a", last, active_users_30d=8, seats_in_use=10)
-        inputs.usage("a", last - timedelta(days=100), seats_in_use=10)
+        inputs.usage("a", last - timedelta(days=95), seats_in_use=10)
         result = scores(inputs)["a"]
         assert ("usage" in result.missing) is usage_missing
         assert ("expansion" in result.missing) is usage_missing
@@ -282,7 +283,7 @@ def test_guardrail_caps_status_on_critical_support() -> None:
 def test_trend_and_component_deltas() -> None:
     inputs = Inputs()
     inputs.renewing_in("a", 300, seats=10)
-    inputs.usage("a", T - timedelta(days=140), seats_in_use=10)
+    inputs.usage("a", T - timedelta(days=100), seats_in_use=10)
     inputs.usage("a", T - timedelta(days=30), active_users_30d=9, seats_in_use=10)
     inputs.usage("a", T - timedelta(days=7), active_users_30d=9, seats_in_use=10)
     inputs.usage("a", T, active_users_30d=5, seats_in_use=10)
@@ -296,10 +297,10 @@ def test_trend_and_component_deltas() -> None:
     assert by_days[7].score_delta == -24.0
     assert by_days[7].direction == "down"
     assert by_days[7].component_deltas == {"usage": -60.0}
-    # 30 days ago the NPS response (T − 10) did not exist yet: that score left NPS out,
-    # (0.4 × 100 + 0.15 × 100 + 0.15 × 100 + 0.1 × 50) / 0.8 = 93.75 → 93.8.
-    assert by_days[30].score_delta == -22.8
-    assert by_days[30].component_deltas == {"usage": -60.0, "nps": 100.0}
+    # 30 days ago neither the NPS response (T − 10) nor a seat count 90 days earlier existed:
+    # (0.4 × 100 + 0.15 × 100 + 0.15 × 100) / 0.7 = 100.
+    assert by_days[30].score_delta == -29.0
+    assert by_days[30].component_deltas == {"usage": -60.0, "nps": 100.0, "expansion": 50.0}
 
 
 def test_renewal_uses_end_date_when_set() -> None:

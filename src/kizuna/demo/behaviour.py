@@ -13,9 +13,8 @@ import random
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from kizuna.demo import company
+from kizuna.demo.phrases import Texts, phrases
 from kizuna.demo.records import SimulatedAccount
 from kizuna.demo.timeline import Timeline
 
@@ -74,6 +73,7 @@ class AccountBehaviour:
         self.rows: dict[str, list[Row]] = {"contacts": [], "tickets": [], "nps": [], "activities": []}
         self.contacts: list[Row] = []
         self.tier = touch_tier(account)
+        self.texts = phrases()
 
     # --- contacts ---------------------------------------------------------------------------
 
@@ -231,7 +231,7 @@ class AccountBehaviour:
                 "contact_id": self.active_contact(day, ("daily_contact", "champion")),
                 "responded_on": day,
                 "score": score,
-                "comment": _nps_comment(score, self.rng),
+                "comment": _nps_comment(score, self.rng, self.texts),
             }
         )
 
@@ -258,42 +258,22 @@ class AccountBehaviour:
                     "contact_id": self.active_contact(day, ("champion", "daily_contact")),
                     "type": kind,
                     "occurred_at": _moment(self.rng, day),
-                    "subject": _activity_subject(kind, expansion, self.rng),
+                    "subject": _activity_subject(kind, expansion, self.rng, self.texts),
                 }
             )
 
 
-def _nps_comment(score: int, rng: random.Random) -> str:
+def _nps_comment(score: int, rng: random.Random, texts: Texts) -> str:
     if rng.random() < 0.5:
         return ""
-    if score >= 9:
-        return rng.choice((_("Our whole team relies on it every day."), _("Great support, easy to roll out.")))
-    if score >= 7:
-        return rng.choice((_("Good, but reports could be more flexible."), _("Works well for us.")))
-    return rng.choice(
-        (
-            _("Too expensive for what we use."),
-            _("Missing features we need."),
-            _("Support takes too long to answer."),
-            _("Hard to get the team to use it."),
-        )
-    )
+    kind = "nps_promoter" if score >= 9 else "nps_passive" if score >= 7 else "nps_detractor"
+    return rng.choice(texts[kind])
 
 
-def _activity_subject(kind: str, expansion: bool, rng: random.Random) -> str:
-    if kind == "qbr":
-        return _("Quarterly business review")
-    if kind == "cs_meeting":
-        return _("Monthly success check-in")
+def _activity_subject(kind: str, expansion: bool, rng: random.Random, texts: Texts) -> str:
     if expansion and kind == "meeting":
-        return _("Rollout to more departments")
-    subjects = {
-        "email": (_("Follow-up on usage"), _("Webinar invitation"), _("Release notes")),
-        "call": (_("Check-in call"), _("Question about permissions")),
-        "meeting": (_("Training session"), _("Workflow review")),
-        "note": (_("Account note"), _("Internal handover note")),
-    }
-    return rng.choice(subjects[kind])
+        kind = "expansion_meeting"
+    return rng.choice(texts[kind])
 
 
 def behaviour_rows(account: SimulatedAccount, timeline: Timeline, seed: int) -> dict[str, list[Row]]:

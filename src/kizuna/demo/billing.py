@@ -10,10 +10,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
-
 from kizuna.core.money import round_money
 from kizuna.demo import company
+from kizuna.demo.phrases import phrases
 from kizuna.demo.profiles import INSTALLED_BASE_MONTHS, Arrival
 from kizuna.demo.records import Item, SimulatedAccount
 from kizuna.demo.timeline import Timeline, add_months
@@ -131,23 +130,15 @@ def _invoice(
     }
 
 
-CHURN_DETAILS = {
-    "cost": (_("Budget cut; moving to a cheaper tool"), _("Could not justify the price")),
-    "missing_features": (_("Needed advanced resource planning"), _("No integration with their ERP")),
-    "support": (_("Repeated outages and slow answers"), _("Unresolved critical bugs")),
-    "business_change": (_("Acquired by a group company"), _("Business unit closed")),
-    "other": (_("Champion left; no internal owner"), _("Team reorganised")),
-}
-
-
 def churn_rows(account: SimulatedAccount, seed: int) -> list[Row]:
     rng = random.Random(f"kizuna-demo-churns:{seed}:{account.index}")
+    texts = phrases()
     return [
         {
             "customer_id": account.customer_id,
             "churned_on": churn.on,
             "reason": churn.reason,
-            "detail": str(rng.choice(CHURN_DETAILS[churn.reason])),
+            "detail": rng.choice(texts[f"churn_{churn.reason}"]),
         }
         for churn in account.churns
     ]

@@ -23,7 +23,7 @@ from kizuna.demo.billing import (
     spend_rows,
     subscription_rows,
 )
-from kizuna.demo.customers import item_mrr, simulate_account
+from kizuna.demo.customers import simulate_account
 from kizuna.demo.deals import AccountOwners, deal_rows
 from kizuna.demo.profiles import arrival_schedule
 from kizuna.demo.records import SimulatedAccount

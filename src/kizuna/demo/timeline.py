@@ -17,6 +17,11 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, last_day))
 
 
+# Months before the first simulated month whose start dates are precomputed (the installed
+# base reaches 24 months back, its sales cycles and FX history a little further).
+_CACHED_BACK = 36
+
+
 @dataclass(frozen=True)
 class Timeline:
     as_of: date
@@ -26,8 +31,14 @@ class Timeline:
     def first_month(self) -> date:
         return add_months(self.as_of.replace(day=1), -(self.months - 1))
 
+    @cached_property
+    def _month_starts(self) -> list[date]:
+        return [add_months(self.first_month, index) for index in range(-_CACHED_BACK, self.months + 2)]
+
     def month_start(self, index: int) -> date:
         """First day of month ``index`` (0 = first simulated month; negative = before it)."""
+        if -_CACHED_BACK <= index < self.months + 2:
+            return self._month_starts[index + _CACHED_BACK]
         return add_months(self.first_month, index)
 
     def month_end(self, index: int) -> date:

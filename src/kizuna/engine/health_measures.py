@@ -762,7 +762,7 @@ for _measure in (
         "number",
         "% over window",
         ("usage_daily", "subscriptions"),
-        {"window_days": 90},
+        {"window_days": 90, "lookback_days": 30},
     ),
 ):
     register_measure(_measure)

@@ -30,6 +30,7 @@ UNITS = "decimal(38, 6)"
 # Operands are narrowed before a decimal × decimal product so that the product fits 38 digits on
 # every engine; Spark would otherwise round the scale down silently.
 NARROW = "decimal(18, 6)"
+WIDE = "decimal(38, 12)"
 
 # Billing periods per year, by interval: item MRR = period amount × periods per year ÷ 12.
 PERIODS_PER_YEAR: dict[str, int] = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
@@ -198,9 +199,10 @@ def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) ->
     gross = items.quantity.cast(NARROW) * items.unit_price.cast(NARROW)
     if rules.discounts == "subtract":
         kept = (PERCENT - items.discount_percent).cast(NARROW)
-        period = (gross * kept).cast(UNITS) - (items.discount_amount * PERCENT).cast(UNITS)
+        off = (items.discount_amount.cast(UNITS) * PERCENT).cast(UNITS)
+        period = (gross * kept).cast(UNITS) - off
     else:
-        period = (gross * PERCENT).cast(UNITS)
+        period = (gross.cast(WIDE) * PERCENT).cast(UNITS)
     period = ibis.cases((period < 0, zero_units()), else_=period.cast(UNITS))
     per_year = items.interval.cases(*PERIODS_PER_YEAR.items(), else_=None)
     multiplier = per_year * (scale.interval_lcm // items.interval_count)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -128,10 +129,7 @@ def compute_revenue(
         mrr_movements(customer_month_mrr(product_months), ["customer_id"], last_idx, rules),
         "customer_movements",
     )
-    product_movements = store(
-        mrr_movements(product_months, ["customer_id", "product"], last_idx, rules),
-        "product_movements",
-    )
+    product_movements = mrr_movements(product_months, ["customer_id", "product"], last_idx, rules)
     if spend is not None:
         spend = store(spend, "spend")
     components = store(monthly_components(customer_movements, calendar, spend), "components")
@@ -173,20 +171,22 @@ def _column_values(backend: BaseBackend, expression: ir.Table) -> dict[str, list
 def _check_currencies(backend: BaseBackend, inputs: RevenueInputs, currency: str) -> None:
     if not is_currency(currency):
         raise RevenueInputError([f"unknown reporting currency {currency!r} (not an ISO 4217 code)"])
-    problems = []
-    for name, table in (
-        ("subscriptions", inputs.subscriptions),
-        ("fx_rates", inputs.fx_rates),
-        ("spend", inputs.spend),
-    ):
-        if table is None:
-            continue
-        codes = _column_values(backend, table.select("currency").distinct())["currency"]
-        problems += [
-            f"{name}: unknown currency {code!r} (not an ISO 4217 code)"
-            for code in sorted(codes)
-            if not is_currency(code)
-        ]
+    sources = [
+        table.select("currency").distinct().mutate(source=ibis.literal(name))
+        for name, table in (
+            ("subscriptions", inputs.subscriptions),
+            ("fx_rates", inputs.fx_rates),
+            ("spend", inputs.spend),
+        )
+        if table is not None
+    ]
+    # One query for all inputs: on Spark every query costs a second or more.
+    found = _column_values(backend, ibis.union(*sources))
+    problems = [
+        f"{source}: unknown currency {code!r} (not an ISO 4217 code)"
+        for source, code in sorted(zip(found["source"], found["currency"], strict=True))
+        if not is_currency(code)
+    ]
     if problems:
         raise RevenueInputError(problems)
 
@@ -202,20 +202,17 @@ def _calendar_bounds(
     date_columns = ["start_date", "end_date", "trial_end_date"]
     if rules.churn_at == "cancellation_request":
         date_columns.append("canceled_at")
-    summary = _column_values(
-        backend,
-        items.aggregate(
-            first=items.start_date.min(),
-            **{f"last_{name}": items[name].max() for name in date_columns},
-        ),
-    )
-    firsts = _present([summary["first"][0], since])
-    lasts = _present([summary[f"last_{name}"][0] for name in date_columns] + [through])
-    for table, column in ((inputs.fx_rates, "date"), (inputs.spend, "month")):
+    aggregates = {
+        "first": items.start_date.min(),
+        **{f"last_{name}": items[name].max() for name in date_columns},
+    }
+    for name, table, column in (("fx", inputs.fx_rates, "date"), ("spend", inputs.spend, "month")):
         if table is not None:
-            lasts += _present(
-                _column_values(backend, table.aggregate(last=table[column].max()))["last"]
-            )
+            aggregates[f"last_{name}"] = table[column].max().as_scalar()
+    summary = _column_values(backend, items.aggregate(**aggregates))
+    firsts = _present([summary["first"][0], since])
+    lasts = _present([summary[name][0] for name in summary if name.startswith("last_")])
+    lasts += _present([through])
     if not firsts:
         # Nothing recurring and no range asked for: an empty one-month calendar.
         today = month_index(date.today())

@@ -1,0 +1,409 @@
+"""Customer-success dashboard (SPEC D3): health, risk, renewals, onboarding, churn and NPS."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncMonth
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kizuna.crm.access import visible_accounts
+from kizuna.crm.models import (
+    Account,
+    Activity,
+    ChurnReason,
+    ChurnRecord,
+    LifecycleStage,
+    Task,
+    TaskStatus,
+)
+from kizuna.health.models import HealthScore, HealthStatus
+from kizuna.pipeline.models import Deal, PipelineKind
+from kizuna.usage.models import NpsResponse
+from kizuna.web.charts import COLORS, Chart, Series, embed, series_figure
+from kizuna.web.deals import open_pipeline_by_stage
+from kizuna.web.exports import export_response, wants_export
+from kizuna.web.filters import MonthRange, add_months, month_range
+from kizuna.web.tables import Column, Table
+from kizuna.web.views_accounts import latest_mrr_month, with_current_mrr
+
+# Seed defaults (SPEC H2, S6, R5); each can be changed in settings.
+DEFAULTS = {
+    "KIZUNA_RISK_SCORE": Decimal(60),
+    "KIZUNA_RENEWAL_WINDOW_DAYS": 90,
+    "KIZUNA_TARGET_NPS": Decimal(30),
+}
+# Score trajectories before churn: six months back shows the slide the seeds talk about.
+PRE_CHURN_MONTHS = 6
+LIST_LIMIT = 100
+BAND_COLORS = {
+    HealthStatus.HEALTHY: "#1e7b3c",
+    HealthStatus.CAUTION: "#d9a300",
+    HealthStatus.RISK: "#e0701b",
+    HealthStatus.CRITICAL: "#b42318",
+    HealthStatus.ONBOARDING: "#56B4E9",
+    HealthStatus.INSUFFICIENT_DATA: "#999999",
+}
+
+
+def setting(name: str) -> Decimal:
+    return Decimal(str(getattr(settings, name, DEFAULTS[name])))
+
+
+def latest_health_date() -> date | None:
+    latest: date | None = HealthScore.objects.aggregate(latest=Max("date"))["latest"]
+    return latest
+
+
+def health_distribution(accounts: QuerySet[Account], day: date) -> Chart:
+    counts = dict(
+        HealthScore.objects.filter(date=day, account__in=accounts)
+        .values("status")
+        .annotate(count=Count("account_id", distinct=True))
+        .values_list("status", "count")
+    )
+    total = sum(counts.values())
+    rows = [
+        {
+            "status": label,
+            "count": counts.get(value, 0),
+            "share": Decimal(counts.get(value, 0)) / total if total else None,
+        }
+        for value, label in HealthStatus.choices
+    ]
+    figure = series_figure(
+        [str(row["status"]) for row in rows],
+        [
+            Series(_("Accounts"), [row["count"] for row in rows], color)
+            for color in [COLORS["primary"]]
+        ],
+        axis="number",
+    )
+    figure.update_traces(marker_color=[BAND_COLORS[value] for value, _label in HealthStatus.choices])
+    figure.update_layout(showlegend=False)
+    table = Table(
+        key="health",
+        title=_("Health distribution"),
+        columns=[
+            Column("status", _("Band")),
+            Column("count", _("Accounts"), "number"),
+            Column("share", _("Share"), "percent"),
+        ],
+        rows=rows,
+    )
+    return embed(
+        "chart-health",
+        _("Health distribution"),
+        _("Number of accounts in each health band on %(date)s.") % {"date": day.isoformat()},
+        figure,
+        table,
+    )
+
+
+def risk_list(accounts: QuerySet[Account], day: date) -> Table:
+    threshold = setting("KIZUNA_RISK_SCORE")
+    open_tasks = (
+        Task.objects.filter(account=OuterRef("account"), status=TaskStatus.OPEN)
+        .values("account")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+    last_touch = (
+        Activity.objects.filter(account=OuterRef("account"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    scores = (
+        HealthScore.objects.filter(date=day, account__in=accounts, score__lt=threshold)
+        .annotate(open_tasks=Subquery(open_tasks), last_touch=Subquery(last_touch))
+        .select_related("account", "account__cs_owner")
+        .order_by("score", "account__name")
+    )
+    labels = {value: str(label) for value, label in HealthStatus.choices}
+    rows = []
+    for score in scores:
+        if score.open_tasks:
+            response = _("Task open")
+        elif score.last_touch and score.last_touch.date() >= day - timedelta(days=30):
+            response = _("Contacted")
+        else:
+            response = _("No response yet")
+        rows.append(
+            {
+                "account": score.account.name,
+                "url": reverse("account", args=[score.account_id]),
+                "score": score.score,
+                "status": labels.get(score.status, score.status),
+                "cs_owner": score.account.cs_owner.get_username() if score.account.cs_owner else "",
+                "open_tasks": score.open_tasks or 0,
+                "last_touch": score.last_touch,
+                "response": response,
+            }
+        )
+    return Table(
+        key="risk",
+        title=_("Risk list"),
+        columns=[
+            Column("account", _("Account"), link="url"),
+            Column("score", _("Score"), "number"),
+            Column("status", _("Band")),
+            Column("cs_owner", _("CS owner")),
+            Column("open_tasks", _("Open tasks"), "number"),
+            Column("last_touch", _("Last contact"), "datetime"),
+            Column("response", _("Response status")),
+        ],
+        rows=rows,
+        limit=LIST_LIMIT,
+        caption_extra=_("score below %(score)s") % {"score": f"{threshold:.0f}"},
+        empty=_("No account below the risk threshold."),
+    )
+
+
+def renewals(accounts: QuerySet[Account], today: date) -> Table:
+    window = int(setting("KIZUNA_RENEWAL_WINDOW_DAYS"))
+    upcoming = (
+        with_current_mrr(accounts, latest_mrr_month())
+        .filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=window))
+        .select_related("cs_owner")
+        .order_by("renewal_date", "name")
+    )
+    rows = [
+        {
+            "account": account.name,
+            "url": reverse("account", args=[account.pk]),
+            "renewal_date": account.renewal_date,
+            "days": (account.renewal_date - today).days if account.renewal_date else None,
+            "mrr": getattr(account, "mrr", None),
+            "cs_owner": account.cs_owner.get_username() if account.cs_owner else "",
+        }
+        for account in upcoming
+    ]
+    return Table(
+        key="renewals",
+        title=_("Renewals in the next %(days)s days") % {"days": window},
+        columns=[
+            Column("account", _("Account"), link="url"),
+            Column("renewal_date", _("Renewal date"), "date"),
+            Column("days", _("Days left"), "number"),
+            Column("mrr", _("MRR"), "money"),
+            Column("cs_owner", _("CS owner")),
+        ],
+        rows=rows,
+        limit=LIST_LIMIT,
+        empty=_("No renewals in this window."),
+    )
+
+
+def onboarding(accounts: QuerySet[Account]) -> Table:
+    rows = [
+        {
+            "account": account.name,
+            "url": reverse("account", args=[account.pk]),
+            "contract_start": account.contract_start,
+            "done": account.done,
+            "total": account.total,
+            "progress": Decimal(account.done) / account.total if account.total else None,
+        }
+        for account in accounts.filter(lifecycle_stage=LifecycleStage.ONBOARDING)
+        .annotate(
+            total=Count("onboarding"),
+            done=Count("onboarding", filter=Q(onboarding__done_on__isnull=False)),
+        )
+        .order_by("contract_start", "name")
+    ]
+    return Table(
+        key="onboarding",
+        title=_("Onboarding progress"),
+        columns=[
+            Column("account", _("Account"), link="url"),
+            Column("contract_start", _("Contract start"), "date"),
+            Column("done", _("Steps done"), "number"),
+            Column("total", _("Steps"), "number"),
+            Column("progress", _("Progress"), "percent"),
+        ],
+        rows=rows,
+        limit=LIST_LIMIT,
+        empty=_("No account is onboarding."),
+    )
+
+
+def churn_reasons(accounts: QuerySet[Account], period: MonthRange) -> Chart:
+    assert period.start is not None and period.end is not None
+    counts = dict(
+        ChurnRecord.objects.filter(
+            account__in=accounts,
+            churned_on__gte=period.start,
+            churned_on__lt=add_months(period.end, 1),
+        )
+        .values("reason")
+        .annotate(count=Count("id"))
+        .values_list("reason", "count")
+    )
+    rows = [{"reason": label, "count": counts.get(value, 0)} for value, label in ChurnReason.choices]
+    figure = series_figure(
+        [str(row["reason"]) for row in rows],
+        [Series(_("Churned accounts"), [row["count"] for row in rows], COLORS["churned"])],
+        axis="number",
+    )
+    return embed(
+        "chart-churn-reasons",
+        _("Churn reasons"),
+        _("Churned accounts in the period by recorded reason."),
+        figure,
+        Table(
+            key="churn_reasons",
+            title=_("Churn reasons"),
+            columns=[Column("reason", _("Reason")), Column("count", _("Accounts"), "number")],
+            rows=rows,
+        ),
+    )
+
+
+def pre_churn_trajectory(accounts: QuerySet[Account], period: MonthRange) -> Chart:
+    """Average health score of churned accounts by month before their churn."""
+    assert period.start is not None and period.end is not None
+    churns = dict(
+        ChurnRecord.objects.filter(
+            account__in=accounts,
+            churned_on__gte=period.start,
+            churned_on__lt=add_months(period.end, 1),
+        ).values_list("account_id", "churned_on")
+    )
+    earliest = add_months(period.start, -PRE_CHURN_MONTHS)
+    sums: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    scores = HealthScore.objects.filter(
+        account_id__in=list(churns), date__gte=earliest, score__isnull=False
+    ).values_list("account_id", "date", "score")
+    for account_id, day, score in scores.iterator(chunk_size=5000):
+        churned_on = churns[account_id]
+        months_before = (churned_on - day).days // 30
+        if 0 <= months_before <= PRE_CHURN_MONTHS and day <= churned_on:
+            sums[months_before][0] += score
+            sums[months_before][1] += 1
+    rows = [
+        {
+            "months_before": months,
+            "score": (sums[months][0] / sums[months][1]).quantize(Decimal("0.1"))
+            if sums[months][1]
+            else None,
+            "observations": int(sums[months][1]),
+        }
+        for months in range(PRE_CHURN_MONTHS, -1, -1)
+    ]
+    figure = series_figure(
+        [str(row["months_before"]) for row in rows],
+        [Series(_("Average health score"), [row["score"] for row in rows], COLORS["churned"], "line")],
+        axis="number",
+    )
+    figure.update_xaxes(title_text=_("Months before churn"))
+    return embed(
+        "chart-pre-churn",
+        _("Health score before churn"),
+        _("Average health score of accounts that churned in the period, by months before churn."),
+        figure,
+        Table(
+            key="pre_churn",
+            title=_("Health score before churn"),
+            columns=[
+                Column("months_before", _("Months before churn"), "number"),
+                Column("score", _("Average health score"), "number"),
+                Column("observations", _("Scores"), "number"),
+            ],
+            rows=rows,
+        ),
+    )
+
+
+def nps_trend(accounts: QuerySet[Account], period: MonthRange) -> Chart:
+    assert period.start is not None and period.end is not None
+    rows = list(
+        NpsResponse.objects.filter(
+            account__in=accounts,
+            responded_on__gte=period.start,
+            responded_on__lt=add_months(period.end, 1),
+        )
+        .annotate(month=TruncMonth("responded_on"))
+        .values("month")
+        .annotate(
+            responses=Count("id"),
+            promoters=Count("id", filter=Q(score__gte=9)),
+            detractors=Count("id", filter=Q(score__lte=6)),
+        )
+        .order_by("month")
+    )
+    for row in rows:
+        row["month_label"] = row["month"].strftime("%Y-%m")
+        row["nps"] = (
+            (Decimal(row["promoters"] - row["detractors"]) * 100 / row["responses"]).quantize(
+                Decimal("0.1")
+            )
+            if row["responses"]
+            else None
+        )
+    target = setting("KIZUNA_TARGET_NPS")
+    figure = series_figure(
+        [row["month_label"] for row in rows],
+        [Series(_("NPS"), [row["nps"] for row in rows], COLORS["primary"], "line")],
+        axis="number",
+        targets=[(_("Target %(value)s") % {"value": f"+{target:.0f}"}, target)],
+    )
+    return embed(
+        "chart-nps",
+        _("NPS trend"),
+        _("Net promoter score per month (promoters minus detractors, in points)."),
+        figure,
+        Table(
+            key="nps",
+            title=_("NPS trend"),
+            columns=[
+                Column("month_label", _("Month")),
+                Column("responses", _("Responses"), "number"),
+                Column("promoters", _("Promoters"), "number"),
+                Column("detractors", _("Detractors"), "number"),
+                Column("nps", _("NPS"), "number"),
+            ],
+            rows=rows,
+            empty=_("No NPS answers in this period."),
+        ),
+    )
+
+
+@login_required
+def cs(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    period = month_range(request, today.replace(day=1))
+    accounts = visible_accounts(request.user)
+    health_day = latest_health_date()
+    charts: list[Chart] = []
+    risk: Table | None = None
+    if health_day is not None:
+        charts.append(health_distribution(accounts, health_day))
+        risk = risk_list(accounts, health_day)
+    charts.append(
+        open_pipeline_by_stage(
+            Deal.objects.filter(account__in=accounts, pipeline__kind=PipelineKind.UPSELL),
+            "upsell",
+            _("Upsell pipeline by stage"),
+        )
+    )
+    charts += [nps_trend(accounts, period), churn_reasons(accounts, period)]
+    if health_day is not None:
+        charts.append(pre_churn_trajectory(accounts, period))
+    lists = [table for table in (risk, renewals(accounts, today), onboarding(accounts)) if table]
+    tables = lists + [chart.table for chart in charts if chart.table is not None]
+    if wants_export(request):
+        return export_response(request, tables, "cs")
+    return render(
+        request,
+        "kizuna/cs.html",
+        {"period": period, "charts": charts, "lists": lists, "health_day": health_day},
+    )

@@ -29,6 +29,7 @@ from kizuna.health.scorecards import load_preset
 
 LAST_DAY = date(2024, 12, 31)
 SEED = 20240401
+MEMORY_LIMIT = "6GB"
 
 
 def _ids(indices: np.ndarray, prefix: str, count: int) -> pa.Array:
@@ -154,7 +155,8 @@ def run_phase(phase: str, accounts: int, days: int, scorecard_name: str) -> dict
     generated = time.perf_counter() - started
     inputs = HealthInputs.from_tables(tables)
     scorecard = load_preset(scorecard_name)
-    con = ibis.duckdb.connect()
+    # A memory cap makes DuckDB spill to disk rather than compete with the rest of the machine.
+    con = ibis.duckdb.connect(memory_limit=MEMORY_LIMIT)
     started = time.perf_counter()
     if phase == "day":
         rows = con.to_pyarrow(score_history(inputs, scorecard, [LAST_DAY])).num_rows

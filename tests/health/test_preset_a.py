@@ -6,11 +6,10 @@ from datetime import timedelta
 
 import ibis
 import pytest
+from health_builders import Inputs, T
 
 from kizuna.engine.health import AccountHealth, band_points, score_accounts
 from kizuna.health.scorecards import load_preset
-
-from health_builders import T, Inputs
 
 PRESET_A = load_preset("A")
 

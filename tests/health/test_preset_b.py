@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import ibis
 import pytest
-from health_builders import T, Inputs
+from health_builders import Inputs, T
 
 from kizuna.engine.health import AccountHealth, Guardrail, Scorecard, band_points, score_accounts
 from kizuna.health.scorecards import load_preset

@@ -97,6 +97,6 @@ def test_category_must_be_one_the_measure_gives(tmp_path: Path) -> None:
 def test_file_errors_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text('name = "x"\nmethod = ', encoding="utf-8")
-    with pytest.raises(ScorecardError, match="bad.toml: not valid TOML"):
+    with pytest.raises(ScorecardError, match=r"bad\.toml: not valid TOML"):
         load_scorecard(path)
     assert tomllib.loads(dumps_scorecard(load_preset("simple")))["method"] == "weighted"

@@ -99,12 +99,16 @@ def company(db: Any) -> Company:
     )
     ProductMrr.objects.bulk_create(
         [
-            ProductMrr(account=acme, product="Core", month=JAN, mrr=100000, movement="new", delta=100000),
+            ProductMrr(
+                account=acme, product="Core", month=JAN, mrr=100000, movement="new", delta=100000
+            ),
             ProductMrr(account=acme, product="Core", month=FEB, mrr=100000, movement="", delta=0),
             ProductMrr(
                 account=acme, product="Analytics", month=FEB, mrr=20000, movement="new", delta=20000
             ),
-            ProductMrr(account=globex, product="Core", month=JAN, mrr=50000, movement="new", delta=50000),
+            ProductMrr(
+                account=globex, product="Core", month=JAN, mrr=50000, movement="new", delta=50000
+            ),
             ProductMrr(account=globex, product="Core", month=FEB, mrr=50000, movement="", delta=0),
         ]
     )
@@ -190,7 +194,9 @@ def company(db: Any) -> Company:
         author=users["csm"],
     )
     Task.objects.create(account=acme, title="Send QBR summary", assignee=users["csm"])
-    pipeline = Pipeline.objects.create(key="new", name="New business", kind=PipelineKind.NEW_BUSINESS)
+    pipeline = Pipeline.objects.create(
+        key="new", name="New business", kind=PipelineKind.NEW_BUSINESS
+    )
     proposal = Stage.objects.create(
         pipeline=pipeline, key="proposal", name="Proposal", order=5, probability=Decimal("0.55")
     )

@@ -38,9 +38,7 @@ def browser() -> Iterator[Any]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_api.sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-            )
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
     finally:
@@ -80,7 +78,9 @@ def _charts_drawn(page: Any) -> None:
 
 
 @pytest.mark.parametrize("role", ["executive", "csm", "cs_manager", "sales", "admin"])
-def test_every_dashboard_draws_its_charts(browser: Any, live_server: Any, company: Any, role: str) -> None:
+def test_every_dashboard_draws_its_charts(
+    browser: Any, live_server: Any, company: Any, role: str
+) -> None:
     page = _log_in(browser, live_server.url, company, role)
     for path in DASHBOARDS:
         response = page.goto(f"{live_server.url}/{path}/")

@@ -28,12 +28,9 @@ NPS_RESPONSE_RATE = 0.5
 TRANSACTIONAL_NPS_RATE = 0.25
 # Logged activities per month by touch tier (dedicated CSM, pooled CS, automated only).
 ACTIVITIES_PER_MONTH = {"high": 5.0, "low": 2.0, "tech": 0.6}
-BASE_TICKET_TYPES = (
-    ("question", 0.6),
-    ("bug", 0.22),
-    ("feature_request", 0.14),
-    ("incident", 0.04),
-)
+# Everyday ticket mix of a healthy customer, and its weights.
+BASE_TICKET_TYPES = ("question", "bug", "feature_request", "incident")
+BASE_TICKET_WEIGHTS = (0.6, 0.22, 0.14, 0.04)
 # Median hours to resolve by ticket type; support churners wait several times longer.
 RESOLUTION_HOURS = {
     "question": 6.0,
@@ -70,7 +67,12 @@ class AccountBehaviour:
         self.account = account
         self.timeline = timeline
         self.rng = random.Random(f"kizuna-demo-behaviour:{seed}:{account.index}")
-        self.rows: dict[str, list[Row]] = {"contacts": [], "tickets": [], "nps": [], "activities": []}
+        self.rows: dict[str, list[Row]] = {
+            "contacts": [],
+            "tickets": [],
+            "nps": [],
+            "activities": [],
+        }
         self.contacts: list[Row] = []
         self.tier = touch_tier(account)
         self.texts = phrases()
@@ -179,18 +181,25 @@ class AccountBehaviour:
         seats = max(1.0, float(self.account.demand_seats[month]))
         mean = 0.12 * seats**0.4 * (1 + 1.5 * (1 - health))
         spike = 2.5 * lead if reason in {"support", "missing_features"} else 0.8 * lead
-        kinds = [self.rng.choices(*zip(*BASE_TICKET_TYPES, strict=True))[0] for _ in range(_poisson(self.rng, mean))]
+        kinds = [
+            self.rng.choices(BASE_TICKET_TYPES, BASE_TICKET_WEIGHTS)[0]
+            for _ in range(_poisson(self.rng, mean))
+        ]
         for _ in range(_poisson(self.rng, spike)):
             kinds.append("bug" if reason == "support" else "feature_request")
         if expansion:
             for _ in range(_poisson(self.rng, 0.6)):
-                kinds.append("upgrade_inquiry" if self.rng.random() < 0.6 else "enterprise_trial_request")
+                kinds.append(
+                    "upgrade_inquiry" if self.rng.random() < 0.6 else "enterprise_trial_request"
+                )
         for kind, day in zip(kinds, self.days_of(month, len(kinds)), strict=False):
             if kind == "enterprise_trial_request" and self.plan_on(day) == "Enterprise":
                 kind = "upgrade_inquiry"
             critical = 0.08 + (0.6 * lead if reason == "support" else 0.1 * lead)
-            severity = "critical" if kind in {"bug", "incident"} and self.rng.random() < critical else (
-                self.rng.choice(("low", "normal", "normal", "high"))
+            severity = (
+                "critical"
+                if kind in {"bug", "incident"} and self.rng.random() < critical
+                else (self.rng.choice(("low", "normal", "normal", "high")))
             )
             opened = _moment(self.rng, day)
             slow = 4.0 if reason == "support" and lead > 0 else 1.0
@@ -276,7 +285,9 @@ def _activity_subject(kind: str, expansion: bool, rng: random.Random, texts: Tex
     return rng.choice(texts[kind])
 
 
-def behaviour_rows(account: SimulatedAccount, timeline: Timeline, seed: int) -> dict[str, list[Row]]:
+def behaviour_rows(
+    account: SimulatedAccount, timeline: Timeline, seed: int
+) -> dict[str, list[Row]]:
     """Contacts, tickets, NPS and activity rows of one account."""
     behaviour = AccountBehaviour(account, timeline, seed)
     behaviour.draw_contacts()

@@ -82,11 +82,23 @@ def invoice_rows(account: SimulatedAccount, timeline: Timeline, seed: int) -> li
         while issue <= timeline.as_of and (ongoing or end is None or issue < end):
             amount = sum((_charge(item) for item in items if _in_service(item, issue)), Decimal(0))
             if amount > 0:
-                rows.append(_invoice(account, subscription_id, issue, amount, rng, timeline, last_churn))
+                rows.append(
+                    _invoice(account, subscription_id, issue, amount, rng, timeline, last_churn)
+                )
             issue = add_months(issue, cycle)
         for item in items:
             if not item.recurring and item.start <= timeline.as_of:
-                rows.append(_invoice(account, subscription_id, item.start, _charge(item), rng, timeline, last_churn))
+                rows.append(
+                    _invoice(
+                        account,
+                        subscription_id,
+                        item.start,
+                        _charge(item),
+                        rng,
+                        timeline,
+                        last_churn,
+                    )
+                )
     for number, row in enumerate(rows, start=1):
         row["invoice_id"] = f"{account.customer_id}-INV{number}"
     return rows
@@ -105,10 +117,14 @@ def _invoice(
     amount = round_money(amount, currency)
     tax = round_money(amount * CONSUMPTION_TAX, currency) if currency == "JPY" else Decimal(0)
     due = issued + timedelta(days=PAYMENT_TERMS_DAYS)
-    near_churn = last_churn is not None and timedelta(0) <= last_churn - issued <= timedelta(days=120)
+    near_churn = last_churn is not None and timedelta(0) <= last_churn - issued <= timedelta(
+        days=120
+    )
     late = account.late_payer and rng.random() < (0.6 if near_churn else 0.3)
     paid: date | None = (
-        due + timedelta(days=rng.randrange(5, 75)) if late else issued + timedelta(days=rng.randrange(3, 29))
+        due + timedelta(days=rng.randrange(5, 75))
+        if late
+        else issued + timedelta(days=rng.randrange(3, 29))
     )
     if near_churn and account.late_payer and rng.random() < 0.3:
         paid = None

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 BASE_PRODUCT = "tsumugi"
 ANALYTICS_ADDON = "analytics"
@@ -151,36 +151,151 @@ INDUSTRIES: tuple[str, ...] = (
 # Katakana and kanji parts combined into fictional company names (株式会社…); the English
 # parts make the overseas and foreign-owned customers.
 NAME_PREFIXES: tuple[str, ...] = (
-    "アオバ", "ミナト", "ハルカ", "ソラノ", "カエデ", "ツバサ", "ヒバリ", "コハク", "アサギ",
-    "ミズホ", "ワカバ", "トキワ", "シラカバ", "ヤマブキ", "ホシゾラ", "ナギサ", "イロハ",
-    "サクラダ", "北斗", "東雲", "朝日丘", "青葉台", "緑ヶ丘", "白鷺", "若草", "瑞穂野", "桜川",
+    "アオバ",
+    "ミナト",
+    "ハルカ",
+    "ソラノ",
+    "カエデ",
+    "ツバサ",
+    "ヒバリ",
+    "コハク",
+    "アサギ",
+    "ミズホ",
+    "ワカバ",
+    "トキワ",
+    "シラカバ",
+    "ヤマブキ",
+    "ホシゾラ",
+    "ナギサ",
+    "イロハ",
+    "サクラダ",
+    "北斗",
+    "東雲",
+    "朝日丘",
+    "青葉台",
+    "緑ヶ丘",
+    "白鷺",
+    "若草",
+    "瑞穂野",
+    "桜川",
 )
 NAME_SUFFIXES: tuple[str, ...] = (
-    "システムズ", "ソリューションズ", "ロジスティクス", "フーズ", "メディカル", "工業", "商事",
-    "テクノロジー", "デザイン", "建設", "精機", "物産", "ネットワークス", "ラボ", "製作所",
-    "コンサルティング", "ホールディングス", "電子", "化成", "リテール",
+    "システムズ",
+    "ソリューションズ",
+    "ロジスティクス",
+    "フーズ",
+    "メディカル",
+    "工業",
+    "商事",
+    "テクノロジー",
+    "デザイン",
+    "建設",
+    "精機",
+    "物産",
+    "ネットワークス",
+    "ラボ",
+    "製作所",
+    "コンサルティング",
+    "ホールディングス",
+    "電子",
+    "化成",
+    "リテール",
 )
 ENGLISH_PREFIXES: tuple[str, ...] = (
-    "Blue Harbor", "Maple Ridge", "Kestrel", "Silver Fern", "Northgate", "Lumen Grove",
-    "Copperfield", "Tidewater", "Brightwell", "Amberline", "Quillon", "Harrowgate",
+    "Blue Harbor",
+    "Maple Ridge",
+    "Kestrel",
+    "Silver Fern",
+    "Northgate",
+    "Lumen Grove",
+    "Copperfield",
+    "Tidewater",
+    "Brightwell",
+    "Amberline",
+    "Quillon",
+    "Harrowgate",
 )
 ENGLISH_SUFFIXES: tuple[str, ...] = (
-    "Labs", "Systems", "Works", "Trading", "Analytics", "Partners", "Digital", "Foods",
+    "Labs",
+    "Systems",
+    "Works",
+    "Trading",
+    "Analytics",
+    "Partners",
+    "Digital",
+    "Foods",
 )
 FAMILY_NAMES: tuple[str, ...] = (
-    "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田",
-    "山田", "佐々木", "山口", "松本", "井上", "木村", "林", "斎藤", "清水", "森", "池田",
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "斎藤",
+    "清水",
+    "森",
+    "池田",
 )
 GIVEN_NAMES: tuple[str, ...] = (
-    "健一", "直樹", "美咲", "陽子", "大輔", "彩", "翔太", "真理子", "拓也", "恵", "浩二",
-    "由美", "亮", "さくら", "誠", "千尋", "和也", "愛", "剛", "奈々", "悠斗", "結衣",
+    "健一",
+    "直樹",
+    "美咲",
+    "陽子",
+    "大輔",
+    "彩",
+    "翔太",
+    "真理子",
+    "拓也",
+    "恵",
+    "浩二",
+    "由美",
+    "亮",
+    "さくら",
+    "誠",
+    "千尋",
+    "和也",
+    "愛",
+    "剛",
+    "奈々",
+    "悠斗",
+    "結衣",
 )
 ROMAJI_FAMILY: dict[str, str] = {
-    "佐藤": "sato", "鈴木": "suzuki", "高橋": "takahashi", "田中": "tanaka", "伊藤": "ito",
-    "渡辺": "watanabe", "山本": "yamamoto", "中村": "nakamura", "小林": "kobayashi",
-    "加藤": "kato", "吉田": "yoshida", "山田": "yamada", "佐々木": "sasaki",
-    "山口": "yamaguchi", "松本": "matsumoto", "井上": "inoue", "木村": "kimura",
-    "林": "hayashi", "斎藤": "saito", "清水": "shimizu", "森": "mori", "池田": "ikeda",
+    "佐藤": "sato",
+    "鈴木": "suzuki",
+    "高橋": "takahashi",
+    "田中": "tanaka",
+    "伊藤": "ito",
+    "渡辺": "watanabe",
+    "山本": "yamamoto",
+    "中村": "nakamura",
+    "小林": "kobayashi",
+    "加藤": "kato",
+    "吉田": "yoshida",
+    "山田": "yamada",
+    "佐々木": "sasaki",
+    "山口": "yamaguchi",
+    "松本": "matsumoto",
+    "井上": "inoue",
+    "木村": "kimura",
+    "林": "hayashi",
+    "斎藤": "saito",
+    "清水": "shimizu",
+    "森": "mori",
+    "池田": "ikeda",
 }
 
 
@@ -230,5 +345,7 @@ def usernames_with_role(*roles: str) -> tuple[str, ...]:
 ENTERPRISE_SALES: tuple[str, ...] = tuple(
     member.username for member in STAFF if member.team == "Sales Enterprise"
 )
-SMB_SALES: tuple[str, ...] = tuple(member.username for member in STAFF if member.team == "Sales SMB")
+SMB_SALES: tuple[str, ...] = tuple(
+    member.username for member in STAFF if member.team == "Sales SMB"
+)
 CSMS: tuple[str, ...] = usernames_with_role("csm", "cs_manager")

@@ -119,7 +119,9 @@ class _Lifecycle:
         assert self.base is not None
         before = item_mrr(self.base)
         self.base.end = on
-        replacement = self.new_item(self.base.subscription_id, company.BASE_PRODUCT, plan, seats, on)
+        replacement = self.new_item(
+            self.base.subscription_id, company.BASE_PRODUCT, plan, seats, on
+        )
         replacement.discount_percent = self.base.discount_percent
         self.base = replacement
         delta = item_mrr(replacement) - before
@@ -218,9 +220,13 @@ class _Lifecycle:
         return False
 
     def churn(self, month: int, on: date, canceled_at: date, sudden: bool) -> None:
-        reason = "business_change" if sudden else self.rng.choices(
-            [name for name, _ in CHURN_REASONS], weights=[w for _, w in CHURN_REASONS]
-        )[0]
+        reason = (
+            "business_change"
+            if sudden
+            else self.rng.choices(
+                [name for name, _ in CHURN_REASONS], weights=[w for _, w in CHURN_REASONS]
+            )[0]
+        )
         if not sudden:
             for back, factor in enumerate(reversed(PRE_CHURN_DECLINE)):
                 past = month - back
@@ -286,7 +292,11 @@ class _Lifecycle:
             self.mark_lead(month)
             upper = company.PLAN_ORDER[rank + 1]
             self.change_base(day, "upgrade", upper, max(seats, company.MIN_SEATS[upper]))
-        elif company.ANALYTICS_ADDON not in self.addons and self.health > 0.6 and self.rng.random() < 0.012:
+        elif (
+            company.ANALYTICS_ADDON not in self.addons
+            and self.health > 0.6
+            and self.rng.random() < 0.012
+        ):
             self.mark_lead(month)
             self.add_addon(day, company.ANALYTICS_ADDON)
         elif company.API_ADDON not in self.addons and rank >= 2 and self.rng.random() < 0.01:
@@ -358,7 +368,9 @@ class _Lifecycle:
             self.subscriptions += 1
             subscription_id = f"{self.account.customer_id}-S{self.subscriptions}"
             seats = min(company.FREE_PLAN_MAX_SEATS, max(1, sale.seats // 4))
-            self.base = self.new_item(subscription_id, company.BASE_PRODUCT, "Free", seats, sale.trial_end)
+            self.base = self.new_item(
+                subscription_id, company.BASE_PRODUCT, "Free", seats, sale.trial_end
+            )
             self.demand = float(seats)
             self.health = max(self.health, 0.45)
             self.run(self.timeline.month_of(sale.trial_end))
@@ -405,4 +417,3 @@ def simulate_account(
         first = account.items[0]
         sale.mrr = round_money(item_mrr(first), account.currency)
     return account
-

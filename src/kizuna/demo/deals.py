@@ -43,7 +43,9 @@ class DealRows:
 
 
 class _DealWriter:
-    def __init__(self, account: SimulatedAccount, owners: AccountOwners, timeline: Timeline, seed: int):
+    def __init__(
+        self, account: SimulatedAccount, owners: AccountOwners, timeline: Timeline, seed: int
+    ):
         self.account = account
         self.owners = owners
         self.timeline = timeline
@@ -77,8 +79,14 @@ class _DealWriter:
     def spread(self, start: date, end: date, count: int) -> list[date]:
         """``count`` non-decreasing days from ``start`` to ``end`` (both included)."""
         span = max(0, (end - start).days)
-        offsets = sorted(self.rng.randrange(span + 1) for _ in range(count - 2)) if count > 2 else []
-        return [start, *(start + timedelta(days=o) for o in offsets), end][:count] if count > 1 else [start]
+        offsets = (
+            sorted(self.rng.randrange(span + 1) for _ in range(count - 2)) if count > 2 else []
+        )
+        return (
+            [start, *(start + timedelta(days=o) for o in offsets), end][:count]
+            if count > 1
+            else [start]
+        )
 
     def monthly_list_price(self, plan: str, seats: int) -> Decimal:
         return company.SEAT_PRICE_MONTHLY[self.account.currency][plan] * seats
@@ -90,7 +98,9 @@ class _DealWriter:
         sales = self.owners.sales
         quote = round_money(self.monthly_list_price(sale.plan, sale.seats), self.account.currency)
         amount = sale.mrr if sale.outcome == "won" else quote
-        trial_start = sale.trial_start or sale.created_on + timedelta(days=self.rng.randrange(5, 20))
+        trial_start = sale.trial_start or sale.created_on + timedelta(
+            days=self.rng.randrange(5, 20)
+        )
         row: Row = {
             "status": sale.outcome,
             "amount_mrr": amount,
@@ -119,12 +129,16 @@ class _DealWriter:
         if sale.outcome == "open":
             elapsed = (self.timeline.as_of - sale.created_on).days
             total = max(1, (sale.close_date - sale.created_on).days)
-            reached = 1 + min(len(NEW_BUSINESS_PATH) - 1, int(len(NEW_BUSINESS_PATH) * elapsed / total))
+            reached = 1 + min(
+                len(NEW_BUSINESS_PATH) - 1, int(len(NEW_BUSINESS_PATH) * elapsed / total)
+            )
             if sale.trial_start is not None:
                 reached = max(reached, 4)
             path = list(NEW_BUSINESS_PATH[:reached])
         elif sale.outcome == "lost":
-            reached = 4 if sale.trial_start is not None else self.rng.randrange(1, len(NEW_BUSINESS_PATH))
+            reached = (
+                4 if sale.trial_start is not None else self.rng.randrange(1, len(NEW_BUSINESS_PATH))
+            )
             path = [*NEW_BUSINESS_PATH[:reached], "lost"]
         else:
             path = [*NEW_BUSINESS_PATH, "won"]
@@ -134,7 +148,11 @@ class _DealWriter:
             days[index] = max(days[index - 1], min(sale.trial_start, end))
             days[index + 1 :] = [max(day, days[index]) for day in days[index + 1 :]]
         row["trial_start"] = days[path.index("demo_trial")] if "demo_trial" in path else trial_start
-        self.add("new_business", row, [(stage, day, sales) for stage, day in zip(path, days, strict=True)])
+        self.add(
+            "new_business",
+            row,
+            [(stage, day, sales) for stage, day in zip(path, days, strict=True)],
+        )
 
     def upsells(self) -> None:
         for change in self.account.changes:
@@ -150,7 +168,13 @@ class _DealWriter:
             if current.end is None:
                 amount = current.unit_price * max(1, current.quantity // 5)
                 amount = amount / 12 if current.interval == "year" else amount
-                self.upsell(self.timeline.as_of + timedelta(days=45), amount, company.BASE_PRODUCT, current.plan, "open")
+                self.upsell(
+                    self.timeline.as_of + timedelta(days=45),
+                    amount,
+                    company.BASE_PRODUCT,
+                    current.plan,
+                    "open",
+                )
 
     def upsell(self, on: date, delta: Decimal, product: str, plan: str, status: str) -> None:
         created = on - timedelta(days=self.rng.randrange(20, 75))
@@ -189,8 +213,14 @@ class _DealWriter:
             churn = churn or self.account.scheduled_churn
             renewed = term.renewed
             closed_on = term.end if renewed else (churn.canceled_at if churn else term.end)
-            self.renewal(term.end, term.mrr, term.plan, "won" if renewed else "lost", closed_on,
-                         churn.reason if churn and not renewed else "other")
+            self.renewal(
+                term.end,
+                term.mrr,
+                term.plan,
+                "won" if renewed else "lost",
+                closed_on,
+                churn.reason if churn and not renewed else "other",
+            )
         term_end = self.account.term_end
         if term_end is not None and as_of < term_end <= as_of + timedelta(days=90):
             base = self.account.base_items()
@@ -198,7 +228,9 @@ class _DealWriter:
             mrr = sum((i.unit_price * i.quantity / 12 for i in base if i.end is None), Decimal(0))
             self.renewal(term_end, mrr, plan, "open", None, "")
 
-    def renewal(self, end: date, mrr: Decimal, plan: str, status: str, closed_on: date | None, reason: str) -> None:
+    def renewal(
+        self, end: date, mrr: Decimal, plan: str, status: str, closed_on: date | None, reason: str
+    ) -> None:
         as_of = self.timeline.as_of
         limit = min(as_of, closed_on or as_of)
         stages = [(key, end - timedelta(days=days)) for key, days in RENEWAL_PATH]
@@ -241,18 +273,30 @@ class _DealWriter:
             "created_on": created,
             "close_date": on,
             "closed_on": on,
-            "lost_reason": self.rng.choice(("price", "timing", "no_need")) if status == "lost" else None,
+            "lost_reason": self.rng.choice(("price", "timing", "no_need"))
+            if status == "lost"
+            else None,
             "product": product,
             "decision_maker": "confirmed",
             "approval_status": "approved" if status == "won" else "pending",
             "effective_date": on if status == "won" else None,
         }
-        path = [*SERVICES_PATH, "won"] if status == "won" else [*SERVICES_PATH[: self.rng.randrange(1, 4)], "lost"]
+        path = (
+            [*SERVICES_PATH, "won"]
+            if status == "won"
+            else [*SERVICES_PATH[: self.rng.randrange(1, 4)], "lost"]
+        )
         days = self.spread(created, on, len(path))
-        self.add("services", row, [(stage, day, self.owners.sales) for stage, day in zip(path, days, strict=True)])
+        self.add(
+            "services",
+            row,
+            [(stage, day, self.owners.sales) for stage, day in zip(path, days, strict=True)],
+        )
 
 
-def deal_rows(account: SimulatedAccount, owners: AccountOwners, timeline: Timeline, seed: int) -> DealRows:
+def deal_rows(
+    account: SimulatedAccount, owners: AccountOwners, timeline: Timeline, seed: int
+) -> DealRows:
     writer = _DealWriter(account, owners, timeline, seed)
     writer.new_business()
     writer.upsells()

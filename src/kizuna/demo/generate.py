@@ -81,7 +81,9 @@ def lifecycle_stage(account: SimulatedAccount, as_of: date) -> str:
     current = [item for item in account.base_items() if item.end is None or item.end > as_of]
     if not current:
         return ""
-    start = min(item.start for item in account.items if item.subscription_id == current[-1].subscription_id)
+    start = min(
+        item.start for item in account.items if item.subscription_id == current[-1].subscription_id
+    )
     months_in = (as_of - start).days / 30.4
     if account.term_end is not None and (account.term_end - as_of).days <= 90:
         return "renewal"

@@ -65,10 +65,7 @@ def first_sale(
         if trial_start > timeline.as_of:
             trial_start = timeline.as_of
             trial_end = trial_start + timedelta(days=TRIAL_DAYS[profile.segment])
-        if trial_end > timeline.as_of:
-            outcome = "open"
-        else:
-            outcome = "won" if converted else "lost"
+        outcome = "open" if trial_end > timeline.as_of else "won" if converted else "lost"
         return NewBusiness(
             created_on=created_on,
             close_date=trial_end,

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.utils.functional import Promise
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django.utils.functional import Promise
 
 PHRASES: dict[str, tuple[Promise, ...]] = {
-    "nps_promoter": (_("Our whole team relies on it every day."), _("Great support, easy to roll out.")),
+    "nps_promoter": (
+        _("Our whole team relies on it every day."),
+        _("Great support, easy to roll out."),
+    ),
     "nps_passive": (_("Good, but reports could be more flexible."), _("Works well for us.")),
     "nps_detractor": (
         _("Too expensive for what we use."),

@@ -106,7 +106,12 @@ FEATURES_SCHEMA = pa.schema(
     ]
 )
 FEATURE_USAGE_SCHEMA = pa.schema(
-    [("customer_id", pa.string()), ("date", pa.date32()), ("feature", pa.string()), ("uses", pa.int64())]
+    [
+        ("customer_id", pa.string()),
+        ("date", pa.date32()),
+        ("feature", pa.string()),
+        ("uses", pa.int64()),
+    ]
 )
 TICKETS_SCHEMA = pa.schema(
     [

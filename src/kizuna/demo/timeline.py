@@ -33,7 +33,9 @@ class Timeline:
 
     @cached_property
     def _month_starts(self) -> list[date]:
-        return [add_months(self.first_month, index) for index in range(-_CACHED_BACK, self.months + 2)]
+        return [
+            add_months(self.first_month, index) for index in range(-_CACHED_BACK, self.months + 2)
+        ]
 
     def month_start(self, index: int) -> date:
         """First day of month ``index`` (0 = first simulated month; negative = before it)."""

@@ -66,10 +66,7 @@ def _day_factors(window: Window) -> npt.NDArray[np.float64]:
     years = {day.year for day in window.dates}
     national = holidays.country_holidays("JP", years=sorted(years))
     return np.array(
-        [
-            OFF_DAY_ACTIVITY if day.weekday() >= 5 or day in national else 1.0
-            for day in window.dates
-        ]
+        [OFF_DAY_ACTIVITY if day.weekday() >= 5 or day in national else 1.0 for day in window.dates]
     )
 
 
@@ -108,8 +105,12 @@ def _contract_matrices(accounts: Sequence[SimulatedAccount], window: Window) -> 
     return chunk
 
 
-def _monthly(accounts: Sequence[SimulatedAccount], attribute: str, day_month: IntArray) -> FloatMatrix:
-    stacked = np.stack([np.asarray(getattr(account, attribute), dtype=np.float64) for account in accounts])
+def _monthly(
+    accounts: Sequence[SimulatedAccount], attribute: str, day_month: IntArray
+) -> FloatMatrix:
+    stacked = np.stack(
+        [np.asarray(getattr(account, attribute), dtype=np.float64) for account in accounts]
+    )
     return stacked[:, day_month]
 
 
@@ -141,8 +142,12 @@ def _chunk_usage(
     departments_active = np.where(
         active > 0, np.clip(np.round(departments * (0.5 + 0.5 * health)), 1, departments), 0
     )
-    utilisation = np.divide(seats_in_use, contract.seats, out=np.zeros(shape), where=contract.seats > 0)
-    pricing = rng.poisson(0.01 + 0.3 * expansion_lead + 0.12 * (utilisation > 0.9) + 0.05 * churn_lead)
+    utilisation = np.divide(
+        seats_in_use, contract.seats, out=np.zeros(shape), where=contract.seats > 0
+    )
+    pricing = rng.poisson(
+        0.01 + 0.3 * expansion_lead + 0.12 * (utilisation > 0.9) + 0.05 * churn_lead
+    )
     competitor = rng.poisson(0.004 + 0.25 * churn_lead)
     new_feature = rng.poisson((0.03 + 0.08 * health + 0.15 * expansion_lead) * day_factor)
     columns = {
@@ -186,22 +191,39 @@ def usage_tables(
     feature_parts: list[pa.Table] = []
     for number, chunk in enumerate(_chunks(accounts)):
         rng = np.random.default_rng([seed, number, 11])
-        columns, health, churn_lead, contract = _chunk_usage(chunk, window, rng, day_factor, day_month)
+        columns, health, churn_lead, contract = _chunk_usage(
+            chunk, window, rng, day_factor, day_month
+        )
         ids = np.array([account.customer_id for account in chunk], dtype=object)
-        any_use = columns["logins"] + columns["pricing_page_views"] + columns["competitor_page_views"]
+        any_use = (
+            columns["logins"] + columns["pricing_page_views"] + columns["competitor_page_views"]
+        )
         rows, days = np.nonzero(any_use + columns["new_feature_page_views"] > 0)
         usage_parts.append(
             pa.table(
                 {
                     "customer_id": pa.array(ids[rows], pa.string()),
                     "date": pa.array(dates[days], pa.date32()),
-                    **{name: pa.array(matrix[rows, days], pa.int64()) for name, matrix in columns.items()},
+                    **{
+                        name: pa.array(matrix[rows, days], pa.int64())
+                        for name, matrix in columns.items()
+                    },
                 },
                 schema=USAGE_DAILY_SCHEMA,
             )
         )
         feature_parts.append(
-            _feature_usage(ids, dates, columns["active_users"], health, churn_lead, contract, rng, timeline, feature_from)
+            _feature_usage(
+                ids,
+                dates,
+                columns["active_users"],
+                health,
+                churn_lead,
+                contract,
+                rng,
+                timeline,
+                feature_from,
+            )
         )
     return (
         pa.concat_tables(usage_parts) if usage_parts else USAGE_DAILY_SCHEMA.empty_table(),
@@ -234,7 +256,7 @@ def _feature_usage(
         if feature.enterprise:
             adoption = np.where(plan_rank >= 3, adoption, 0.0)
         if feature.released_months_ago is not None:
-            released = (timeline.as_of - timedelta(days=30 * feature.released_months_ago))
+            released = timeline.as_of - timedelta(days=30 * feature.released_months_ago)
             epoch_day = (released - date(1970, 1, 1)).days
             adoption = np.where(dates[np.newaxis, :] >= epoch_day, adoption, 0.0)
         users = rng.binomial(active, np.clip(adoption, 0.0, 1.0))

@@ -87,7 +87,11 @@ class ImportContext:
 
 def _by_external_id(model: type[models.Model]) -> dict[str, int]:
     found: dict[str, int] = {}
-    rows = model._default_manager.exclude(external_id="").order_by("-pk").values_list("external_id", "pk")
+    rows = (
+        model._default_manager.exclude(external_id="")
+        .order_by("-pk")
+        .values_list("external_id", "pk")
+    )
     for external_id, pk in rows:
         found[external_id] = pk  # descending pk: the oldest record wins
     return found
@@ -120,10 +124,11 @@ class Duplicates:
         self.label = label
         self.first_line: dict[Hashable, int] = {}
 
-    def repeated(self, line: int, key: Hashable, shown: str) -> bool:
+    def repeated(self, line: int, key: Hashable) -> bool:
         first = self.first_line.setdefault(key, line)
         if first == line:
             return False
+        shown = ", ".join(map(str, key)) if isinstance(key, tuple) else str(key)
         self.file.problem(
             line,
             gettext("duplicate %(label)s '%(value)s', first on line %(first)d")
@@ -140,7 +145,7 @@ def check_fits(
     A value the database would truncate, round or refuse is reported instead of being bent.
     """
     ok = True
-    fields = _fields_by_attname(model)
+    fields = fields_by_attname(model)
     for name, value in values.items():
         if value is None:
             continue
@@ -153,7 +158,7 @@ def check_fits(
 
 
 @cache
-def _fields_by_attname(model: type[models.Model]) -> dict[str, Any]:
+def fields_by_attname(model: type[models.Model]) -> dict[str, Any]:
     return {model_field.attname: model_field for model_field in model._meta.concrete_fields}
 
 

@@ -46,7 +46,7 @@ def import_subscriptions(ctx: ImportContext, file: FileReport, source: SourceRow
         before = len(file.problems)
         subscription_id = row["subscription_id"]
         key = (subscription_id, _item_key(row))
-        if not duplicates.repeated(line, key, f"{subscription_id}, {key[1]}"):
+        if not duplicates.repeated(line, key):
             _check_item(ctx, file, line, row, owners)
         if len(file.problems) == before:
             good[subscription_id].append((line, row))
@@ -251,7 +251,7 @@ def import_invoices(ctx: ImportContext, file: FileReport, source: SourceRows) ->
     writes: list[Write] = []
     for line, row in rows(source):
         before = len(file.problems)
-        if duplicates.repeated(line, row["invoice_id"], row["invoice_id"]):
+        if duplicates.repeated(line, row["invoice_id"]):
             continue
         subscription_pk = None
         if row["subscription_id"] is not None:
@@ -284,9 +284,7 @@ def import_fx_rates(ctx: ImportContext, file: FileReport, source: SourceRows) ->
     for line, row in rows(source):
         before = len(file.problems)
         code = currency(file, line, row["currency"])
-        if code is not None and duplicates.repeated(
-            line, (row["date"], code), f"{code}, {row['date']}"
-        ):
+        if code is not None and duplicates.repeated(line, (row["date"], code)):
             continue
         if row["rate"] == 0:
             file.problem(line, gettext("'rate' must be > 0"))
@@ -302,7 +300,7 @@ def import_spend(ctx: ImportContext, file: FileReport, source: SourceRows) -> No
     for line, row in rows(source):
         before = len(file.problems)
         key = (row["month"], row["channel"])
-        if duplicates.repeated(line, key, f"{row['month']:%Y-%m}, {row['channel']}"):
+        if duplicates.repeated(line, key):
             continue
         fields: dict[str, Any] = {
             "amount": row["amount"],

@@ -49,7 +49,7 @@ def import_customers(ctx: ImportContext, file: FileReport, source: SourceRows) -
     writes: list[Write] = []
     for line, row in rows(source):
         before = len(file.problems)
-        if duplicates.repeated(line, row["customer_id"], row["customer_id"]):
+        if duplicates.repeated(line, row["customer_id"]):
             continue
         country = (row["country"] or "").upper()
         if country and not (len(country) == 2 and country.isalpha()):
@@ -96,7 +96,7 @@ def import_contacts(ctx: ImportContext, file: FileReport, source: SourceRows) ->
     writes: list[Write] = []
     for line, row in rows(source):
         before = len(file.problems)
-        if duplicates.repeated(line, row["contact_id"], row["contact_id"]):
+        if duplicates.repeated(line, row["contact_id"]):
             continue
         account_id = ctx.account_id(file, line, row["customer_id"])
         email = row["email"] or ""
@@ -126,7 +126,7 @@ def import_activities(ctx: ImportContext, file: FileReport, source: SourceRows) 
     writes: list[Write] = []
     for line, row in rows(source):
         before = len(file.problems)
-        if duplicates.repeated(line, row["activity_id"], row["activity_id"]):
+        if duplicates.repeated(line, row["activity_id"]):
             continue
         fields = {
             "account_id": ctx.account_id(file, line, row["customer_id"]),
@@ -147,7 +147,7 @@ def import_churns(ctx: ImportContext, file: FileReport, source: SourceRows) -> N
     for line, row in rows(source):
         before = len(file.problems)
         key = (row["customer_id"], row["churned_on"])
-        if duplicates.repeated(line, key, f"{row['customer_id']}, {row['churned_on']}"):
+        if duplicates.repeated(line, key):
             continue
         account_id = ctx.account_id(file, line, row["customer_id"])
         fields = {"reason": row["reason"], "detail": row["detail"] or ""}

@@ -143,7 +143,7 @@ def import_deal_stage_history(ctx: ImportContext, file: FileReport, source: Sour
     for line, row in rows(source):
         entered_at = aware(row["entered_at"])
         key = (row["deal_id"], row["stage"], entered_at)
-        if duplicates.repeated(line, key, f"{row['deal_id']}, {row['stage']}, {row['entered_at']}"):
+        if duplicates.repeated(line, key):
             continue
         if line in bad:
             continue

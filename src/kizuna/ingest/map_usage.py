@@ -38,7 +38,7 @@ def import_usage_daily(ctx: ImportContext, file: FileReport, source: SourceRows)
     for index, line in enumerate(source.lines):
         customer_id = customer_ids[index]
         day = dates[index]
-        if duplicates.repeated(line, (customer_id, day), f"{customer_id}, {day}"):
+        if duplicates.repeated(line, (customer_id, day)):
             continue
         account_id = accounts.get(customer_id)
         if account_id is None:
@@ -55,6 +55,7 @@ def import_usage_daily(ctx: ImportContext, file: FileReport, source: SourceRows)
         writes,
         file,
         progress=_write_progress(ctx, file.name),
+        want_pks=False,
     )
 
 
@@ -70,7 +71,7 @@ def import_features(ctx: ImportContext, file: FileReport, source: SourceRows) ->
     writes: list[Write] = []
     for line, row in rows(source):
         before = len(file.problems)
-        if duplicates.repeated(line, row["feature"], row["feature"]):
+        if duplicates.repeated(line, row["feature"]):
             continue
         fields = {
             "name": row["name"] or row["feature"],
@@ -91,7 +92,7 @@ def import_feature_usage(ctx: ImportContext, file: FileReport, source: SourceRow
     for line, row in rows(source):
         before = len(file.problems)
         key = (row["customer_id"], row["date"], row["feature"])
-        if duplicates.repeated(line, key, ", ".join(str(part) for part in key)):
+        if duplicates.repeated(line, key):
             continue
         account_id = ctx.account_id(file, line, row["customer_id"])
         feature_id = features.get(row["feature"])
@@ -106,6 +107,7 @@ def import_feature_usage(ctx: ImportContext, file: FileReport, source: SourceRow
         writes,
         file,
         progress=_write_progress(ctx, file.name),
+        want_pks=False,
     )
 
 
@@ -114,7 +116,7 @@ def import_tickets(ctx: ImportContext, file: FileReport, source: SourceRows) -> 
     writes: list[Write] = []
     for line, row in rows(source):
         before = len(file.problems)
-        if duplicates.repeated(line, row["ticket_id"], row["ticket_id"]):
+        if duplicates.repeated(line, row["ticket_id"]):
             continue
         opened_at = aware(row["opened_at"])
         resolved_at = aware(row["resolved_at"])
@@ -138,7 +140,7 @@ def import_nps(ctx: ImportContext, file: FileReport, source: SourceRows) -> None
     writes: list[Write] = []
     for line, row in rows(source):
         before = len(file.problems)
-        if duplicates.repeated(line, row["response_id"], row["response_id"]):
+        if duplicates.repeated(line, row["response_id"]):
             continue
         if row["score"] > 10:
             message = gettext("'score' must be between 0 and 10, got %(score)s")

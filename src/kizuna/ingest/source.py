@@ -14,7 +14,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext
 
@@ -49,24 +49,34 @@ class SourceRows:
         return {name: column[index] for name, column in self.values.items()}
 
 
-@dataclass(frozen=True)
-class _Record:
+class _Record(NamedTuple):
     first_line: int
     last_line: int
-    cells: list[str]
 
 
-def _split_records(text: str) -> tuple[list[str], int, list[_Record]]:
-    """Header cells, the number of lines the header spans, and every record with its lines."""
+def _split_records(text: str) -> tuple[list[str], int, list[_Record], int]:
+    """Header cells, the lines the header spans, every record's lines, and non-blank records.
+
+    Only line spans are kept: holding every cell of a million-row file would double its memory.
+    """
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
     header_lines = reader.line_num
     records: list[_Record] = []
     previous = header_lines
+    filled = 0
     for cells in reader:
-        records.append(_Record(previous + 1, reader.line_num, cells))
+        records.append(_Record(previous + 1, reader.line_num))
         previous = reader.line_num
-    return header, header_lines, records
+        if cells and any(cells):
+            filled += 1
+    return header, header_lines, records, filled
+
+
+def _cells(physical: list[str], record: _Record) -> list[str]:
+    """The cells of one record, read again from its lines (for the rejected-rows file)."""
+    lines = physical[record.first_line - 1 : record.last_line]
+    return next(csv.reader(io.StringIO("\n".join(lines))), [])
 
 
 def _problem_line(name: str, problem: str) -> tuple[int, str]:
@@ -85,9 +95,8 @@ def read_source(
     """Parse ``text``; problems go to ``report``. ``None`` when the file cannot be read at all
     (empty, or a required column is missing): then every row of it is rejected."""
     physical = text.split("\n")
-    header, header_lines, records = _split_records(text)
+    header, header_lines, records, report.rows = _split_records(text)
     report.header = [cell.strip() for cell in header]
-    report.rows = sum(1 for record in records if any(cell.strip() for cell in record.cells))
     header_text = "\n".join(physical[:header_lines])
     try:
         parse_rows(name, header_text + "\n", columns)
@@ -96,9 +105,10 @@ def read_source(
             line, message = _problem_line(name, problem)
             report.problem(line, message)
         for record in records:
-            if any(cell.strip() for cell in record.cells):
+            cells = _cells(physical, record)
+            if any(cell.strip() for cell in cells):
                 report.problem(record.last_line, _file_rejected_message())
-                report.raw_rows[record.last_line] = record.cells
+                report.raw_rows[record.last_line] = cells
         return None
     values: dict[str, list[Any]] = {column.name: [] for column in columns}
     lines: list[int] = []
@@ -168,7 +178,7 @@ def _read_chunk(
                 report.problem(original, message)
                 record = by_last_line.get(original)
                 if record is not None:
-                    report.raw_rows[original] = record.cells
+                    report.raw_rows[original] = _cells(physical, record)
                 blank.add(original)
             continue
         for column, column_values in chunk_values.items():

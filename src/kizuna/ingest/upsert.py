@@ -11,8 +11,9 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 
+from kizuna.ingest.context import fields_by_attname
 from kizuna.ingest.report import FileReport
 
 # Rows per round trip: bounded so that a batch's ``IN`` lists stay well inside the SQLite and
@@ -41,12 +42,15 @@ def upsert(
     scope: models.Q | None = None,
     defaults: dict[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    want_pks: bool = True,
 ) -> dict[Key, int]:
     """Write ``writes``; returns the primary key of every written key.
 
     ``key_fields`` are attribute names whose values form each write's ``key``; ``scope``
     narrows which existing rows may match (e.g. only rows with an external id). ``defaults``
     fill fields of new rows that a write leaves out; existing rows keep their values there.
+    Without ``want_pks`` new rows are inserted with one prepared statement and no model
+    instances (the fast path for daily usage), and the result holds existing rows only.
     """
     pks: dict[Key, int] = {}
     for start in range(0, len(writes), BATCH_ROWS):
@@ -54,14 +58,19 @@ def upsert(
         existing = _existing(model, key_fields, batch, scope)
         new: list[models.Model] = []
         new_keys: list[Key] = []
+        new_rows: list[dict[str, Any]] = []
         changed: list[models.Model] = []
         changed_fields: set[str] = set()
         for write in batch:
             current = existing.get(write.key)
             if current is None:
                 values = (defaults or {}) | dict(zip(key_fields, write.key, strict=True))
-                new.append(model(**(values | (write.on_create or {}) | write.fields)))
-                new_keys.append(write.key)
+                values |= (write.on_create or {}) | write.fields
+                if want_pks:
+                    new.append(model(**values))
+                    new_keys.append(write.key)
+                else:
+                    new_rows.append(values)
                 continue
             pks[write.key] = current["pk"]
             differing = [name for name, value in write.fields.items() if current[name] != value]
@@ -79,12 +88,50 @@ def upsert(
                 assert instance.pk is not None
                 pks[key] = instance.pk
             report.created += len(new)
+        if new_rows:
+            _insert(model, new_rows)
+            report.created += len(new_rows)
         if changed:
             model._default_manager.bulk_update(changed, sorted(changed_fields), batch_size=200)
             report.updated += len(changed)
         if progress is not None:
             progress(start + len(batch), len(writes))
     return pks
+
+
+def _insert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows with one prepared statement; every row has the same fields."""
+    names = list(rows[0])
+    fields = fields_by_attname(model)
+    adapters = [_adapter(fields[name]) for name in names]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in names)
+    placeholders = ", ".join(["%s"] * len(names))
+    statement = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+    params = [
+        [
+            value if adapt is None or value is None else adapt(value)
+            for adapt, value in zip(adapters, row.values(), strict=True)
+        ]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, params)
+
+
+def _adapter(model_field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """The database form of a value, for the field types whose Python value needs one."""
+    if isinstance(model_field, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(model_field, models.DateField):
+        return connection.ops.adapt_datefield_value
+    if isinstance(model_field, models.DecimalField):
+        return lambda value: connection.ops.adapt_decimalfield_value(
+            value, model_field.max_digits, model_field.decimal_places
+        )
+    if isinstance(model_field, models.JSONField):
+        return lambda value: model_field.get_db_prep_save(value, connection)
+    return None
 
 
 def _existing(

@@ -152,9 +152,7 @@ def revenue(account: Account) -> Revenue:
         key="products",
         title=_("Products"),
         columns=[Column("product", _("Product")), Column("mrr", _("MRR"), "money")],
-        rows=[
-            {"product": row.product, "mrr": row.mrr} for row in current_products if row.mrr > 0
-        ],
+        rows=[{"product": row.product, "mrr": row.mrr} for row in current_products if row.mrr > 0],
         empty=_("No paid products."),
     )
     items = SubscriptionItem.objects.filter(subscription__account=account).select_related(
@@ -265,7 +263,10 @@ def health(account: Account, today: date) -> Health | None:
     if not history:
         return None
     latest = history[-1]
-    overrides = [override.facts() for override in account.health_overrides.select_related("author")]
+    overrides = [
+        override.facts()
+        for override in HealthOverride.objects.filter(account=account).select_related("author")
+    ]
     shown = shown_health(
         None if latest.score is None else float(latest.score), latest.status, overrides, today
     )

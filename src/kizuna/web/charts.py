@@ -317,7 +317,7 @@ def embed(
         key=key,
         title=title,
         description=description,
-        figure=mark_safe(payload),  # noqa: S308 - escaped above, as json_script does
+        figure=mark_safe(payload),
         table=table,
         clickable=clickable,
         notes=tuple(notes),

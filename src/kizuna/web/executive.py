@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Max
@@ -63,7 +64,12 @@ def quarter_label(month: date) -> str:
 
 
 def kpi_table(
-    key: str, title: str, periods: Sequence[KpiMonth], names: Sequence[str], *, quarter: bool = False
+    key: str,
+    title: str,
+    periods: Sequence[KpiMonth],
+    names: Sequence[str],
+    *,
+    quarter: bool = False,
 ) -> Table:
     kinds: dict[str, Kind] = {
         "money": "money",
@@ -221,11 +227,10 @@ def cohort_charts(period: MonthRange) -> CohortMaps:
         cells = cells.filter(cohort__gte=period.start)
     if period.end is not None:
         cells = cells.filter(cohort__lte=period.end)
-    rows = list(
-        cells.order_by("cohort", "months_since").values(
-            "cohort", "months_since", "customers", "mrr", "logo_retention", "mrr_retention"
-        )
+    values = cells.order_by("cohort", "months_since").values(
+        "cohort", "months_since", "customers", "mrr", "logo_retention", "mrr_retention"
     )
+    rows: list[dict[str, Any]] = [dict(row) for row in values]
     cohorts = sorted({row["cohort"] for row in rows})
     width = max((row["months_since"] for row in rows), default=-1) + 1
     position = {cohort: index for index, cohort in enumerate(cohorts)}

@@ -8,8 +8,8 @@ from kizuna.web import (
     views_cs,
     views_executive,
     views_home,
-    views_sales,
     views_saasup,
+    views_sales,
 )
 
 urlpatterns = [

@@ -60,13 +60,14 @@ class TaskForm(forms.Form):
 
     def __init__(self, account: Account, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        people = {account.owner, account.cs_owner} - {None}
+        people = {
+            person.pk: person for person in (account.owner, account.cs_owner) if person is not None
+        }
         field = self.fields["assignee"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [
             (str(person.pk), person.get_full_name() or person.get_username())
-            for person in sorted(people, key=lambda person: person.get_username())
-            if person is not None
+            for person in sorted(people.values(), key=lambda person: person.get_username())
         ]
 
 
@@ -253,7 +254,8 @@ def create_task(request: HttpRequest, pk: int) -> HttpResponse:
 def _errors(form: forms.Form) -> dict[str, str]:
     return {
         "errors": "; ".join(
-            f"{form.fields[name].label if name in form.fields else name}: {' '.join(errors)}"
+            f"{form.fields[name].label if name in form.fields else name}: "
+            + " ".join(str(error) for error in errors)
             for name, errors in form.errors.items()
         )
     }

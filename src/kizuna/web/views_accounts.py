@@ -99,7 +99,9 @@ def accounts(request: HttpRequest) -> HttpResponse:
     visible = visible_accounts(request.user)
     form = AccountFilterForm(request.GET, visible)
     month = latest_mrr_month()
-    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "mrr"
+    sort = request.GET.get("sort") or "mrr"
+    if sort not in SORTS:
+        sort = "mrr"
     chosen = with_current_mrr(form.apply(visible), month).order_by(*SORTS[sort], "pk")
     title = _("Accounts")
     if wants_export(request) == "accounts":

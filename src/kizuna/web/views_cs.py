@@ -45,7 +45,7 @@ DEFAULTS = {
 # Score trajectories before churn: six months back shows the slide the seeds talk about.
 PRE_CHURN_MONTHS = 6
 LIST_LIMIT = 100
-BAND_COLORS = {
+BAND_COLORS: dict[str, str] = {
     HealthStatus.HEALTHY: "#1e7b3c",
     HealthStatus.CAUTION: "#d9a300",
     HealthStatus.RISK: "#e0701b",
@@ -88,7 +88,9 @@ def health_distribution(accounts: QuerySet[Account], day: date) -> Chart:
         ],
         axis="number",
     )
-    figure.update_traces(marker_color=[BAND_COLORS[value] for value, _label in HealthStatus.choices])
+    figure.update_traces(
+        marker_color=[BAND_COLORS[value] for value, _label in HealthStatus.choices]
+    )
     figure.update_layout(showlegend=False)
     table = Table(
         key="health",
@@ -248,7 +250,9 @@ def churn_reasons(accounts: QuerySet[Account], period: MonthRange) -> Chart:
         .annotate(count=Count("id"))
         .values_list("reason", "count")
     )
-    rows = [{"reason": label, "count": counts.get(value, 0)} for value, label in ChurnReason.choices]
+    rows = [
+        {"reason": label, "count": counts.get(value, 0)} for value, label in ChurnReason.choices
+    ]
     figure = series_figure(
         [str(row["reason"]) for row in rows],
         [Series(_("Churned accounts"), [row["count"] for row in rows], COLORS["churned"])],
@@ -287,7 +291,7 @@ def pre_churn_trajectory(accounts: QuerySet[Account], period: MonthRange) -> Cha
         churned_on = churns[account_id]
         months_before = (churned_on - day).days // 30
         if 0 <= months_before <= PRE_CHURN_MONTHS and day <= churned_on:
-            sums[months_before][0] += score
+            sums[months_before][0] += score or Decimal(0)
             sums[months_before][1] += 1
     rows = [
         {
@@ -301,7 +305,11 @@ def pre_churn_trajectory(accounts: QuerySet[Account], period: MonthRange) -> Cha
     ]
     figure = series_figure(
         [str(row["months_before"]) for row in rows],
-        [Series(_("Average health score"), [row["score"] for row in rows], COLORS["churned"], "line")],
+        [
+            Series(
+                _("Average health score"), [row["score"] for row in rows], COLORS["churned"], "line"
+            )
+        ],
         axis="number",
     )
     figure.update_xaxes(title_text=_("Months before churn"))

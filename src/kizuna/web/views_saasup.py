@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from statistics import median
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -43,9 +44,9 @@ def inactive_days_threshold() -> int:
     return int(getattr(settings, "KIZUNA_RISK_INACTIVE_DAYS", DEFAULT_INACTIVE_DAYS))
 
 
-def ranking(accounts: QuerySet[Account], month: date) -> tuple[Table, list[dict[str, object]]]:
+def ranking(accounts: QuerySet[Account], month: date) -> tuple[Table, list[dict[str, Any]]]:
     """Customers by MRR at ``month``, with their product count and plan."""
-    rows = list(
+    rows: list[dict[str, Any]] = list(
         CustomerMrr.objects.filter(month=month, mrr__gt=0, account__in=accounts)
         .annotate(
             products=Count(
@@ -78,10 +79,10 @@ def ranking(accounts: QuerySet[Account], month: date) -> tuple[Table, list[dict[
     return table, rows
 
 
-def ranking_chart(rows: list[dict[str, object]], month: date) -> Chart:
+def ranking_chart(rows: list[dict[str, Any]], month: date) -> Chart:
     top = rows[:RANKING_CHART_SIZE]
     ids = [row["account_id"] for row in top]
-    parts: dict[str, dict[object, Decimal]] = defaultdict(dict)
+    parts: dict[str, dict[Any, Decimal]] = defaultdict(dict)
     for product, account_id, mrr in ProductMrr.objects.filter(
         month=month, account_id__in=ids, mrr__gt=0
     ).values_list("product", "account_id", "mrr"):
@@ -96,7 +97,11 @@ def ranking_chart(rows: list[dict[str, object]], month: date) -> Chart:
     table = Table(
         key="ranking_products",
         title=_("MRR by product for the top customers"),
-        columns=[Column("account", _("Account")), Column("product", _("Product")), Column("mrr", _("MRR"), "money")],
+        columns=[
+            Column("account", _("Account")),
+            Column("product", _("Product")),
+            Column("mrr", _("MRR"), "money"),
+        ],
         rows=[
             {"account": label, "product": name, "mrr": parts[name][key]}
             for label, key in zip(labels, ids, strict=True)
@@ -115,7 +120,7 @@ def ranking_chart(rows: list[dict[str, object]], month: date) -> Chart:
     )
 
 
-def impact_risk(rows: list[dict[str, object]], today: date) -> tuple[Chart, Table]:
+def impact_risk(rows: list[dict[str, Any]], today: date) -> tuple[Chart, Table]:
     top = rows[:BUBBLE_LIMIT]
     ids = [row["account_id"] for row in top]
     last_use = dict(
@@ -161,7 +166,8 @@ def impact_risk(rows: list[dict[str, object]], today: date) -> tuple[Chart, Tabl
     priority = [
         point
         for point in points
-        if point["days"] is None or (point["days"] >= inactive and Decimal(str(point["mrr"])) >= high_mrr)
+        if point["days"] is None
+        or (point["days"] >= inactive and Decimal(str(point["mrr"])) >= high_mrr)
     ]
     priority_table = Table(
         key="priority",

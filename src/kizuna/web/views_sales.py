@@ -204,7 +204,7 @@ def deal_cycle(deals: QuerySet[Deal], period: MonthRange) -> Chart:
         key=lambda stage: (stage.pipeline.order, stage.pipeline.name, stage.order),
     )
     several = len({stage.pipeline_id for stage in ordered}) > 1
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "stage": f"{stage.pipeline.name} · {stage.name}" if several else stage.name,
             "deals": int(totals[stage.pk][1]),

@@ -57,9 +57,7 @@ class Command(BaseCommand):
             )
 
         try:
-            report = import_folder(
-                folder, skip_invalid=options["skip_invalid"], progress=progress
-            )
+            report = import_folder(folder, skip_invalid=options["skip_invalid"], progress=progress)
         except NothingToImport as error:
             raise CommandError(str(error)) from None
         self._print(report, time.monotonic() - started)

@@ -60,6 +60,11 @@ class Stage(models.Model):
         blank=True,
         help_text=_("Deal fields that must be filled before a deal enters this stage."),
     )
+    is_trial = models.BooleanField(
+        _("trial stage"),
+        default=False,
+        help_text=_("Deals entering this stage start a trial (for trial → paid conversion)."),
+    )
     days_before_renewal = models.PositiveSmallIntegerField(
         _("days before renewal"),
         null=True,

@@ -9,10 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from demo_support import SMALL_DEMO  # noqa: E402
+from demo_support import SMALL_DEMO
 
-from kizuna.demo.generate import generate  # noqa: E402
-from kizuna.demo.tables import DemoTables  # noqa: E402
+from kizuna.demo.generate import generate
+from kizuna.demo.tables import DemoTables
 
 
 @pytest.fixture(scope="session")

@@ -46,17 +46,20 @@ def daily_usage_with_zero_days(tables: DemoTables, options: DemoOptions) -> pd.D
     service = pd.concat(frames, ignore_index=True)
     usage = tables.usage_daily.to_pandas()
     usage["date"] = pd.to_datetime(usage["date"])
-    merged = service.merge(usage, on=["customer_id", "date"], how="left").fillna(0)
+    merged = service.merge(usage, on=["customer_id", "date"], how="left")
+    # Seats in use is a state, known only on days with a row; use counts are zero without one.
+    merged["utilisation"] = merged["seats_in_use"] / merged["contracted"]
+    counts = [name for name in usage.columns if name not in {"customer_id", "date"}]
+    merged[counts] = merged[counts].fillna(0)
     merged["active_rate"] = merged["active_users"] / merged["contracted"]
     merged["logins_per_seat"] = merged["logins"] / merged["contracted"]
-    merged["utilisation"] = merged["seats_in_use"] / merged["contracted"]
     return merged
 
 
 def window_mean(usage: pd.DataFrame, column: str, start: datetime, end: datetime) -> float:
     """Mean of ``column`` over the in-service days in [start, end); 0 when there are none."""
-    window = usage[(usage["date"] >= start) & (usage["date"] < end)]
-    return float(window[column].mean()) if len(window) else 0.0
+    values = usage[(usage["date"] >= start) & (usage["date"] < end)][column].dropna()
+    return float(values.mean()) if len(values) else 0.0
 
 
 def seat_increases(tables: DemoTables) -> pd.DataFrame:

@@ -18,4 +18,3 @@ def test_another_seed_gives_other_data() -> None:
     first = generate(TINY)
     other = generate(DemoOptions(accounts=40, months=12, seed=4, usage_days=60, as_of=TINY.as_of))
     assert not first.subscriptions.equals(other.subscriptions)
-

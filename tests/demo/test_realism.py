@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pandas as pd
-
-from kizuna.demo.tables import DemoTables
 from demo_support import (
     SMALL_DEMO,
     base_items,
@@ -14,6 +12,8 @@ from demo_support import (
     seat_increases,
     window_mean,
 )
+
+from kizuna.demo.tables import DemoTables
 
 PRE_CHURN_DAYS = 90
 PRE_EXPANSION_DAYS = 60
@@ -64,8 +64,12 @@ def test_churners_answer_nps_as_detractors_before_leaving(small_demo: DemoTables
     for churn in churns.itertuples():
         start = churn.churned_on - timedelta(days=PRE_CHURN_DAYS)
         in_window = (nps["responded_on"] >= start) & (nps["responded_on"] < churn.churned_on)
-        churner_scores += nps[in_window & (nps["customer_id"] == churn.customer_id)]["score"].tolist()
-        same_window = (retained["responded_on"] >= start) & (retained["responded_on"] < churn.churned_on)
+        churner_scores += nps[in_window & (nps["customer_id"] == churn.customer_id)][
+            "score"
+        ].tolist()
+        same_window = (retained["responded_on"] >= start) & (
+            retained["responded_on"] < churn.churned_on
+        )
         retained_scores += retained[same_window]["score"].tolist()
     assert len(churner_scores) >= 10
     churner_mean = sum(churner_scores) / len(churner_scores)
@@ -77,7 +81,9 @@ def test_churners_answer_nps_as_detractors_before_leaving(small_demo: DemoTables
 def test_expanders_fill_their_seats_and_look_at_pricing_first(small_demo: DemoTables) -> None:
     usage = daily_usage_with_zero_days(small_demo, SMALL_DEMO)
     increases = seat_increases(small_demo)
-    increases = increases[increases["on"] - timedelta(days=PRE_EXPANSION_DAYS) >= usage["date"].min()]
+    increases = increases[
+        increases["on"] - timedelta(days=PRE_EXPANSION_DAYS) >= usage["date"].min()
+    ]
     assert len(increases) >= 8, "too few seat purchases in the usage window"
     others = usage[~usage["customer_id"].isin(set(increases["customer_id"]))]
     expander_use, other_use, expander_pricing, other_pricing = [], [], [], []

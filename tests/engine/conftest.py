@@ -109,12 +109,14 @@ class Revenue:
             table = table.filter(table.customer_id == customer_id)
         else:
             table = result.product_movements
-            table = table.filter(
-                (table.customer_id == customer_id) & (table.product == product)
-            )
+            table = table.filter((table.customer_id == customer_id) & (table.product == product))
         return [
-            (month_label(row["month_idx"]), row["movement"], fmt.money(row["delta"]),
-             fmt.money(row["mrr_end"]))
+            (
+                month_label(row["month_idx"]),
+                row["movement"],
+                fmt.money(row["delta"]),
+                fmt.money(row["mrr_end"]),
+            )
             for row in self.rows(result, table.order_by("month_idx"))
         ]
 
@@ -123,7 +125,8 @@ class Revenue:
         table = result.customer_movements
         table = table.filter(table.customer_id == customer_id).order_by("month_idx")
         return [
-            (month_label(row["month_idx"]), fmt.money(row["fx"])) for row in self.rows(result, table)
+            (month_label(row["month_idx"]), fmt.money(row["fx"]))
+            for row in self.rows(result, table)
         ]
 
     def kpis(self, result: RevenueResult, month: str) -> dict[str, Any]:

@@ -100,7 +100,10 @@ def test_json_contract_and_kpi_worked_example(portfolio: Path) -> None:
     assert january["logo_churn_rate"] is None  # no customers the month before
     quarter = report["quarters"][0]
     assert (quarter["quarter"], quarter["mrr"], quarter["new_mrr"], quarter["churned_mrr"]) == (
-        "2024-Q1", 25000, 27000, 5000,
+        "2024-Q1",
+        25000,
+        27000,
+        5000,
     )
     assert report["years"][0]["year"] == "2024"
     assert report["cohorts"] == [
@@ -109,10 +112,22 @@ def test_json_contract_and_kpi_worked_example(portfolio: Path) -> None:
         _cohort("2024-02", "2024-02", 0, 1, 4000, 1.0, 1.0),
     ]
     assert [row for row in report["customers"] if row["customer_id"] == "B"] == [
-        {"customer_id": "B", "month": "2024-01", "mrr": 5000, "movement": "new",
-         "delta": 5000, "fx": 0},
-        {"customer_id": "B", "month": "2024-02", "mrr": 0, "movement": "churned",
-         "delta": -5000, "fx": 0},
+        {
+            "customer_id": "B",
+            "month": "2024-01",
+            "mrr": 5000,
+            "movement": "new",
+            "delta": 5000,
+            "fx": 0,
+        },
+        {
+            "customer_id": "B",
+            "month": "2024-02",
+            "mrr": 0,
+            "movement": "churned",
+            "delta": -5000,
+            "fx": 0,
+        },
     ]
 
 
@@ -120,8 +135,13 @@ def _cohort(
     cohort: str, month: str, since: int, customers: int, mrr: int, logo: float, money: float
 ) -> dict[str, Any]:
     return {
-        "cohort": cohort, "month": month, "months_since_start": since, "customers": customers,
-        "mrr": mrr, "logo_retention": logo, "mrr_retention": money,
+        "cohort": cohort,
+        "month": month,
+        "months_since_start": since,
+        "customers": customers,
+        "mrr": mrr,
+        "logo_retention": logo,
+        "mrr_retention": money,
     }
 
 
@@ -132,7 +152,12 @@ def test_month_range_and_csv_format(portfolio: Path) -> None:
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == ",".join(["month", *KPIS])
-    assert [line.split(",")[0] for line in lines[1:]] == ["2023-12", "2024-01", "2024-02", "2024-03"]
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "2023-12",
+        "2024-01",
+        "2024-02",
+        "2024-03",
+    ]
     assert lines[1].startswith("2023-12,0,0,0,")
 
 
@@ -148,13 +173,15 @@ def test_usd_reporting_currency_money_has_cents(tmp_path: Path) -> None:
     assert (month["mrr"], month["arr"]) == (43.33, 520.0)
 
 
-def test_out_file_is_written_whole_and_not_touched_on_error(portfolio: Path, tmp_path: Path) -> None:
+def test_out_file_is_written_whole_and_not_touched_on_error(
+    portfolio: Path, tmp_path: Path
+) -> None:
     target = tmp_path / "metrics.json"
     assert run(MetricsOptions(input=portfolio, out=target))[0] == 0
     written = target.read_text(encoding="utf-8")
     assert json.loads(written)["months"][0]["month"] == "2024-01"
     broken = write_folder(tmp_path / "broken", subscriptions="customer_id\nA\n")
-    status, out, err = run(MetricsOptions(input=broken, out=target))
+    status, out, _ = run(MetricsOptions(input=broken, out=target))
     assert status == 1 and out == ""
     assert target.read_text(encoding="utf-8") == written
     assert [path.name for path in tmp_path.iterdir() if path.is_file()] == ["metrics.json"]
@@ -218,11 +245,16 @@ def test_kizuna_metrics_command_end_to_end(portfolio: Path, tmp_path: Path) -> N
     command = [sys.executable, "-c", "from kizuna.cli import main; main()", "metrics"]
     done = subprocess.run(
         [*command, "--input", str(portfolio), "--to", "2024-02"],
-        capture_output=True, text=True, check=False, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["months"][-1]["mrr"] == 25000
-    bad = write_folder(tmp_path / "bad", subscriptions=HEADER + "A,a1,core,-1,1,JPY,month,2024-01-01\n")
+    bad = write_folder(
+        tmp_path / "bad", subscriptions=HEADER + "A,a1,core,-1,1,JPY,month,2024-01-01\n"
+    )
     done = subprocess.run(
         [*command, "--input", str(bad)], capture_output=True, text=True, check=False, cwd=tmp_path
     )

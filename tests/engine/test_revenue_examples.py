@@ -6,7 +6,6 @@ Tuples are (month, movement, signed change excluding FX, month-end MRR), in JPY 
 from __future__ import annotations
 
 from decimal import Decimal
-
 from typing import TYPE_CHECKING
 
 import pytest
@@ -85,8 +84,13 @@ def test_discounts_are_subtracted_by_default_and_can_be_ignored(revenue: Revenue
     # 10 seats × 1,000 − 20 % − 500 off per month = 7,500.
     rows = [
         revenue.item(
-            "acme", 1000, "2024-01-01", "2024-02-01",
-            quantity=D(10), discount_percent=D(20), discount_amount=D(500),
+            "acme",
+            1000,
+            "2024-01-01",
+            "2024-02-01",
+            quantity=D(10),
+            discount_percent=D(20),
+            discount_amount=D(500),
         )
     ]
     assert revenue.movements(revenue.compute(rows), "acme") == [
@@ -101,8 +105,9 @@ def test_one_off_charges_are_never_mrr(revenue: Revenue) -> None:
     result = revenue.compute(
         [
             revenue.item("acme", 5000, "2024-01-01"),
-            revenue.item("acme", 300000, "2024-01-01", "2024-02-01", product="onboarding",
-                         recurring=False),
+            revenue.item(
+                "acme", 300000, "2024-01-01", "2024-02-01", product="onboarding", recurring=False
+            ),
         ]
     )
     assert revenue.movements(result, "acme") == [("2024-01", "new", D(5000), D(5000))]
@@ -229,8 +234,9 @@ def test_back_dated_cancellation_restates_history(revenue: Revenue) -> None:
 def test_churn_at_cancellation_request_rule(revenue: Revenue) -> None:
     # An annual contract cancelled on 10 Feb keeps service until the year is over.
     rows = [
-        revenue.item("acme", 120000, "2024-01-01", "2025-01-01", interval="year",
-                     canceled_at="2024-02-10")
+        revenue.item(
+            "acme", 120000, "2024-01-01", "2025-01-01", interval="year", canceled_at="2024-02-10"
+        )
     ]
     at_end = revenue.movements(revenue.compute(rows), "acme")
     assert at_end[-1] == ("2025-01", "churned", D(-10000), D(0))

@@ -61,7 +61,9 @@ month,channel,amount,currency
 def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("parity")
     for name, text in (
-        ("subscriptions", SUBSCRIPTIONS), ("fx_rates", FX_RATES), ("customers", CUSTOMERS),
+        ("subscriptions", SUBSCRIPTIONS),
+        ("fx_rates", FX_RATES),
+        ("customers", CUSTOMERS),
         ("spend", SPEND),
     ):
         (folder / f"{name}.csv").write_text(text, encoding="utf-8")

@@ -4,6 +4,7 @@ exact (Fraction) computation of the definition, and row order does not matter.""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from datetime import date, timedelta
@@ -62,8 +63,10 @@ def oracle_mrr(rows: list[dict[str, Any]], last_idx: int) -> dict[tuple[str, int
         period = Fraction(row["quantity"] * row["unit_price"]) * (
             1 - Fraction(row["discount_percent"]) / 100
         ) - Fraction(row["discount_amount"])
-        monthly = max(period, Fraction(0)) * PERIODS_PER_YEAR[row["interval"]] / (
-            12 * row["interval_count"]
+        monthly = (
+            max(period, Fraction(0))
+            * PERIODS_PER_YEAR[row["interval"]]
+            / (12 * row["interval_count"])
         )
         start = max(row["start_date"], row["trial_end_date"] or row["start_date"])
         for index in range(month_index(FIRST_DAY), last_idx + 1):
@@ -77,7 +80,9 @@ def oracle_mrr(rows: list[dict[str, Any]], last_idx: int) -> dict[tuple[str, int
     return totals
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(items(), min_size=1, max_size=8))
 def test_mrr_identity_products_and_exact_definition(
     revenue: Revenue, rows: list[dict[str, Any]]
@@ -103,7 +108,7 @@ def test_mrr_identity_products_and_exact_definition(
             assert row["mrr_start"] == (previous["mrr_end"] if previous else 0)
     # In total: mrr(M) = mrr(M−1) + net new + fx.
     kpis = revenue.rows(result, result.kpis.order_by("month_idx"))
-    for before, now in zip(kpis, kpis[1:], strict=False):
+    for before, now in itertools.pairwise(kpis):
         assert now["mrr"] == before["mrr"] + now["net_new_mrr"] + now["fx_mrr"]
     # Products add up to customers.
     product_totals: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
@@ -114,7 +119,9 @@ def test_mrr_identity_products_and_exact_definition(
         assert total == row["mrr_end"]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(items(), min_size=2, max_size=8), seed=st.integers(0, 1000))
 def test_results_do_not_depend_on_row_order(
     revenue: Revenue, rows: list[dict[str, Any]], seed: int

@@ -288,7 +288,8 @@ def test_trend_and_component_deltas() -> None:
     inputs.usage("a", T - timedelta(days=7), active_users_30d=9, seats_in_use=10)
     inputs.usage("a", T, active_users_30d=5, seats_in_use=10)
     inputs.nps("a", 10)
-    inputs.ticket("a", "question")
+    # The tickets feed starts before T − 30, so support is measured on all three dates.
+    inputs.ticket("a", "question", day=T - timedelta(days=40))
     result = scores(inputs)["a"]
     # Today: 0.4 × 40 + 0.2 × 100 + 0.15 × 100 + 0.15 × 100 + 0.1 × 50 = 71
     assert result.score == 71.0
@@ -310,3 +311,12 @@ def test_renewal_uses_end_date_when_set() -> None:
     values = {c.name: c.value for c in scores(inputs)["a"].components}
     # The term ends on end_date, 2024-08-14: 45 days, two calendar months after June.
     assert values["renewal_timing"] == 2.0
+
+
+def test_before_a_feed_starts_its_components_are_missing() -> None:
+    inputs = Inputs()
+    account(inputs, "a", active_users=800, renewal_days=180, seats_before=100, seats_now=100)
+    # The only ticket ever is opened the day after T: on T there is no support data at all.
+    inputs.rows["tickets"].clear()
+    inputs.ticket("a", "question", day=T + timedelta(days=1))
+    assert scores(inputs)["a"].missing == ["nps", "support"]

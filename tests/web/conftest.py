@@ -6,9 +6,6 @@ the 20,000 yen Analytics add-on in February; Globex (CSM Ben) pays 50,000 yen fo
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +13,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
+from web_pages import PASSWORD, Company
 
 from kizuna.billing.models import CohortCell, CustomerMrr, PeriodKind, ProductMrr, RevenueKpi
 from kizuna.crm.models import (
@@ -32,17 +30,9 @@ from kizuna.crm.models import (
     TouchTier,
 )
 from kizuna.pipeline.models import Deal, DealStatus, Pipeline, PipelineKind, Stage
+from kizuna.usage.models import UsageDaily
 
-PASSWORD = "pw-kizuna-123456"
 JAN, FEB = date(2024, 1, 1), date(2024, 2, 1)
-
-
-@dataclass(frozen=True)
-class Company:
-    users: dict[str, User]
-    acme: Account
-    globex: Account
-    password: str = PASSWORD
 
 
 def _user(name: str, role: str | None, team: Team | None = None) -> User:
@@ -184,6 +174,13 @@ def company(db: Any) -> Company:
             ),
         ]
     )
+    UsageDaily.objects.bulk_create(
+        [
+            UsageDaily(account=acme, date=date(2024, 2, 20), logins=12, active_users=8),
+            UsageDaily(account=globex, date=date(2024, 1, 10), logins=3, active_users=2),
+            UsageDaily(account=globex, date=date(2024, 2, 10), logins=0, active_users=0),
+        ]
+    )
     contact = Contact.objects.create(account=acme, name="Tanaka Hanako", title="CIO")
     Activity.objects.create(
         account=acme,
@@ -236,17 +233,3 @@ def company(db: Any) -> Company:
         closed_on=date(2023, 12, 20),
     )
     return Company(users=users, acme=acme, globex=globex)
-
-
-def figure(html: str, key: str) -> dict[str, Any]:
-    """The Plotly figure a page embedded for the chart with id ``key``."""
-    match = re.search(
-        rf'<script type="application/json" id="{re.escape(key)}-data">(.*?)</script>', html, re.S
-    )
-    assert match, f"no chart {key}"
-    data: dict[str, Any] = json.loads(match.group(1))
-    return data
-
-
-def traces(html: str, key: str) -> dict[str, Any]:
-    return {trace["name"]: trace for trace in figure(html, key)["data"]}

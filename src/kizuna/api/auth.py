@@ -15,5 +15,5 @@ class TokenAuth(HttpBearer):
         user = user_for_token(token)
         if user is None:
             return None
-        request.user = user
+        request.user = user  # type: ignore[assignment]  # any user model
         return user

@@ -83,9 +83,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
             }
             for problem in error.errors
         ]
-        return reply(
-            request, 422, "invalid_request", gettext("The request is not valid."), details
-        )
+        return reply(request, 422, "invalid_request", gettext("The request is not valid."), details)
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:

@@ -24,8 +24,6 @@ class PageOut(Schema, Generic[Out]):
     count: int = Field(description="Items matching the filters, on all pages.")
 
 
-def paginated(
-    rows: QuerySet[M], page: PageIn, convert: Callable[[M], Out]
-) -> dict[str, Any]:
+def paginated(rows: QuerySet[M], page: PageIn, convert: Callable[[M], Out]) -> dict[str, Any]:
     items = [convert(row) for row in rows[page.offset : page.offset + page.limit]]
     return {"items": items, "count": rows.count()}

@@ -12,6 +12,8 @@ from kizuna.core.money import UnknownCurrency, check_currency, round_money
 
 # Text a client sends: bounded, and without NUL characters, which no database stores.
 Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]
+# A title needs at least one visible character.
+Title = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")]
 LongText = Annotated[str, Field(max_length=5000, pattern=r"^[^\x00]*$")]
 # Ids are 64-bit on every supported database.
 Id = Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]
@@ -146,7 +148,7 @@ class DealIn(Schema):
     account_id: Id
     pipeline: Text = Field(examples=["new_business"])
     stage: Text = Field(examples=["lead"])
-    title: Text
+    title: Title
     currency: CurrencyCode = "JPY"
     amount_mrr: DecimalText = "0"
     close_date: date
@@ -179,7 +181,7 @@ class TaskOut(Schema):
 
 class TaskIn(Schema):
     account_id: Id
-    title: Text
+    title: Title
     due_on: date | None = None
     description: LongText = ""
 

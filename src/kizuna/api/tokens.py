@@ -28,7 +28,7 @@ def create_token(user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
     """A new token for ``user``; returns the stored record and the token text (shown once)."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, token_hash=hash_token(raw), prefix=raw[:10]
+        user_id=user.pk, name=name, token_hash=hash_token(raw), prefix=raw[:10]
     )
     return token, raw
 

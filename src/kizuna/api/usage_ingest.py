@@ -60,14 +60,16 @@ def ingest_usage(user: AbstractBaseUser, key: str, rows: Sequence[UsageIn]) -> I
     fingerprint = request_hash(rows)
     try:
         with transaction.atomic():
-            record = IdempotencyKey.objects.create(user=user, key=key, request_hash=fingerprint)
+            record = IdempotencyKey.objects.create(
+                user_id=user.pk, key=key, request_hash=fingerprint
+            )
             body = _apply(user, rows)
             record.response = body
             record.save(update_fields=["response"])
             return IngestResult(200, body | {"replayed": False})
     except IntegrityError:
         pass
-    stored = IdempotencyKey.objects.get(user=user, key=key)
+    stored = IdempotencyKey.objects.get(user_id=user.pk, key=key)
     if stored.request_hash != fingerprint:
         raise ApiError(
             422,

@@ -365,9 +365,8 @@ def feed_freshness(feed: ir.Table, column: str, grid: AsOfGrid) -> ir.Table:
 def _with_observed(values: ir.Table, freshness: ir.Table | None) -> ir.Table:
     if freshness is None:
         return values.mutate(observed_on=ibis.null("date"))
-    return values.left_join(freshness, "as_of").select(
-        "customer_id", "as_of", "value", "observed_on"
-    )
+    # Inner join: before a feed's first row there is no data, which is missing, not zero.
+    return values.join(freshness, "as_of").select("customer_id", "as_of", "value", "observed_on")
 
 
 def _result(values: ir.Table, value: ir.Value, observed_on: ir.Value | None = None) -> ir.Table:

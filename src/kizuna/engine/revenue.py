@@ -28,8 +28,11 @@ import pyarrow as pa
 # places); precision 38 is the widest every backend supports.
 UNITS = "decimal(38, 6)"
 # Operands are narrowed before a decimal × decimal product so that the product fits 38 digits on
-# every engine; Spark would otherwise round the scale down silently.
+# every engine (Spark would otherwise round the scale down silently). The two factors of
+# quantity × price differ in width on purpose: DuckDB multiplies two DECIMAL(18) values in 64
+# bits and overflows, one DECIMAL(19) makes it use 128.
 NARROW = "decimal(18, 6)"
+PRICE = "decimal(19, 6)"
 WIDE = "decimal(38, 12)"
 
 # Billing periods per year, by interval: item MRR = period amount × periods per year ÷ 12.
@@ -196,7 +199,7 @@ def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) ->
     discount_amount × 100) × periods per year × (lcm ÷ interval_count).
     """
     items = item_service(subscriptions, rules)
-    gross = items.quantity.cast(NARROW) * items.unit_price.cast(NARROW)
+    gross = items.quantity.cast(NARROW) * items.unit_price.cast(PRICE)
     if rules.discounts == "subtract":
         kept = (PERCENT - items.discount_percent).cast(NARROW)
         off = (items.discount_amount.cast(UNITS) * PERCENT).cast(UNITS)

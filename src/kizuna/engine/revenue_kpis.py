@@ -20,11 +20,11 @@ import ibis.expr.types as ir
 from kizuna.engine.revenue import (
     MONTHS_PER_YEAR,
     UNITS,
-    RevenueRules,
-    month_index_expr,
-    item_mrr,
-    zero_units,
     MoneyScale,
+    RevenueRules,
+    item_mrr,
+    month_index_expr,
+    zero_units,
 )
 
 KpiKind = Literal["money", "money_avg", "count", "ratio", "months"]

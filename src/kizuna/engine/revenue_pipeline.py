@@ -25,8 +25,8 @@ from kizuna.engine.revenue import (
     RevenueInputError,
     RevenueRules,
     customer_month_mrr,
-    item_mrr,
     item_months,
+    item_mrr,
     lcm_of,
     month_calendar,
     month_end_of_index,
@@ -154,12 +154,19 @@ def compute_revenue(
     )
 
 
-def materialise(backend: BaseBackend, expression: ir.Table, name: str) -> ir.Table:
-    """Compute ``expression`` once into a session-scoped table ``name`` on ``backend``."""
+def materialise(
+    backend: BaseBackend, expression: ir.Table, name: str, cache: bool = True
+) -> ir.Table:
+    """Compute ``expression`` once into a session-scoped table ``name`` on ``backend``.
+
+    ``cache=False`` is for data already held in memory (an uploaded memtable): Spark then only
+    names it, which saves a job per input.
+    """
     if backend.name == "pyspark":
         # Spark has no temporary tables: a temporary view, cached eagerly, is the equivalent.
         view = backend.create_view(name, expression)
-        backend.raw_sql(f"CACHE TABLE `{name}`")
+        if cache:
+            backend.raw_sql(f"CACHE TABLE `{name}`")
         return view
     return backend.create_table(name, expression, temp=True)
 

@@ -221,13 +221,10 @@ def _trials(result: RevenueResult, months: MonthRange) -> list[dict[str, Any]]:
 
 
 def _plain(value: Any) -> Any:
-    """Decimals to JSON numbers: integers stay integers, others keep their decimals."""
+    """Decimals to JSON numbers: whole amounts (JPY) as integers, others with their decimals."""
     if isinstance(value, Decimal):
-        return (
-            int(value)
-            if value == value.to_integral_value() and value.as_tuple().exponent >= 0
-            else float(value)
-        )
+        exponent = value.as_tuple().exponent
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -22,7 +22,7 @@ from kizuna.ingest import map_billing, map_crm, map_pipeline, map_usage
 from kizuna.ingest.columns import CHURN_COLUMNS, INVOICE_COLUMNS
 from kizuna.ingest.context import ImportContext
 from kizuna.ingest.report import FileReport, ImportReport
-from kizuna.ingest.source import Progress, SourceRows, read_source
+from kizuna.ingest.source import Progress, SourceRows, fill_raw_rows, read_source
 from kizuna.sources.csv_deals import DEALS_COLUMNS, HISTORY_COLUMNS
 from kizuna.sources.csv_reader import Column, decode
 from kizuna.sources.csv_revenue import (
@@ -116,6 +116,7 @@ def import_folder(
                 if source is not None:
                     spec.importer(context, file, source)
                 file.problems.sort(key=lambda problem: problem.line)
+                fill_raw_rows(text, file)
             if report.problems and not skip_invalid:
                 raise ImportFailed
     except ImportFailed:

@@ -58,6 +58,7 @@ def import_customers(ctx: ImportContext, file: FileReport, source: SourceRows) -
                 gettext("'country' must be a two-letter country code, got '%(value)s'")
                 % {"value": row["country"]},
             )
+            country = ""
         fields: dict[str, Any] = {
             "name": row["name"] or row["customer_id"],
             "country": country,

@@ -186,3 +186,15 @@ def _read_chunk(
         lines.extend(line + offset for line in chunk_lines)
         return
     raise AssertionError("a chunk with its bad records blanked out still has problems")
+
+
+def fill_raw_rows(text: str, report: FileReport) -> None:
+    """Keep the cells of every rejected row the reader passed (a later check rejected it)."""
+    missing = set(report.rejected_lines) - set(report.raw_rows)
+    if not missing:
+        return
+    physical = text.split("\n")
+    _header, _header_lines, records, _filled = _split_records(text)
+    for record in records:
+        if record.last_line in missing:
+            report.raw_rows[record.last_line] = _cells(physical, record)

@@ -212,3 +212,31 @@ class DealStageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deal}: {self.to_stage}"
+
+
+class ForecastResult(models.Model):
+    """One row of a forecast metric (SPEC P5) computed over the store by ``recompute``.
+
+    ``metric`` is a name of :data:`kizuna.engine.pipeline.FORECAST_METRICS`; ``key`` holds the
+    row's dimensions (pipeline, stage, owner, month, currency, … as the metric groups) and
+    ``values`` its figures: money as exact decimal strings rounded to the row's currency,
+    ratios and day counts as numbers, dates as ``YYYY-MM-DD``. ``position`` keeps the engine's
+    row order. The sales dashboard reads these rows; it never runs the engine.
+    """
+
+    metric = models.CharField(_("metric"), max_length=40)
+    position = models.PositiveIntegerField(_("position"))
+    as_of = models.DateField(_("as of"))
+    key = models.JSONField(_("dimensions"), default=dict)
+    values = models.JSONField(_("values"), default=dict)
+
+    class Meta:
+        verbose_name = _("forecast result")
+        verbose_name_plural = _("forecast results")
+        ordering = ["metric", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "position"], name="one_forecast_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} #{self.position}"

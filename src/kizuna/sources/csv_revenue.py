@@ -50,10 +50,7 @@ SUBSCRIPTION_COLUMNS = [
 
 CUSTOMER_COLUMNS = [
     Column("customer_id"),
-    *(
-        Column(name, nullable=True)
-        for name in ("name", "country", "industry", "channel", "owner")
-    ),
+    *(Column(name, nullable=True) for name in ("name", "country", "industry", "channel", "owner")),
     Column("employees", "int", nullable=True, min_value=0),
     Column("created_at", "datetime", nullable=True),
     *(
@@ -116,7 +113,10 @@ def read_revenue_folder(folder: Path, backend: BaseBackend) -> RevenueInputs:
         # A memtable expression, not the Arrow table: Ibis 12 with sqlglot 30 renders the
         # DROP of its staging view without the view's name.
         return materialise(
-            backend, ibis.memtable(table), f"kizuna_input_{name.removesuffix('.csv')}_{run}"
+            backend,
+            ibis.memtable(table),
+            f"kizuna_input_{name.removesuffix('.csv')}_{run}",
+            cache=False,
         )
 
     subscriptions = upload(SUBSCRIPTIONS)

@@ -66,3 +66,10 @@ def _revenue(as_of: date) -> int:
 
     outcome = recompute_revenue()
     return outcome.customer_rows + outcome.product_rows + outcome.months
+
+
+@register("forecast")
+def _forecast(as_of: date) -> int:
+    from kizuna.sources.store_deals import recompute_forecast
+
+    return recompute_forecast(as_of)

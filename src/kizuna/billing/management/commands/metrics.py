@@ -18,7 +18,7 @@ import tempfile
 from argparse import ArgumentParser
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from django.core.management.base import BaseCommand
 
@@ -44,7 +44,7 @@ class MetricsOptions:
     out: Path | None = None
 
 
-def run_metrics(options: MetricsOptions, stdout: TextIO, stderr: TextIO) -> int:
+def run_metrics(options: MetricsOptions, stdout: IO[str], stderr: IO[str]) -> int:
     """Runs the command; returns the exit status (problems are written to ``stderr``)."""
     try:
         text = _metrics_text(options)
@@ -117,9 +117,7 @@ class Command(BaseCommand):
         parser.add_argument("--currency", default="JPY", help="reporting currency (ISO 4217)")
         parser.add_argument("--from", dest="since", metavar="YYYY-MM", help="first month")
         parser.add_argument("--to", dest="until", metavar="YYYY-MM", help="last month")
-        parser.add_argument(
-            "--engine", choices=["duckdb", "postgres", "pyspark"], default="duckdb"
-        )
+        parser.add_argument("--engine", choices=["duckdb", "postgres", "pyspark"], default="duckdb")
         parser.add_argument("--detail", action="store_true", help="add per-customer rows")
         parser.add_argument("--format", choices=["json", "csv"], default="json")
         parser.add_argument("--out", type=Path, help="write to FILE instead of stdout")
@@ -136,8 +134,8 @@ class Command(BaseCommand):
                 format=options["format"],
                 out=options["out"],
             ),
-            self.stdout,
-            self.stderr,
+            self.stdout,  # type: ignore[arg-type]  # OutputWrapper is a TextIOBase proxy
+            self.stderr,  # type: ignore[arg-type]
         )
         if status:
             raise SystemExit(status)

@@ -8,9 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from kizuna.crm.models import Account
 from kizuna.demo.company import ADMIN_USERNAME, DEMO_PASSWORD
@@ -35,10 +34,13 @@ def _positive(text: str) -> int:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(  # type: ignore[assignment]  # translated when the help is shown
-        "Build a realistic, deterministic demo SaaS company (customers, subscriptions, usage, "
-        "tickets, NPS, deals) and load it into the store, or write it as a CSV folder."
-    )
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Translated here, not at import, so the help follows the active language.
+        self.help = _(
+            "Build a realistic, deterministic demo SaaS company (customers, subscriptions, "
+            "usage, tickets, NPS, deals) and load it into the store, or write it as a CSV folder."
+        )
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(

@@ -1,0 +1,287 @@
+"""Revenue engine benchmark: synthetic subscriptions for N customers over 60 months.
+
+    .venv/bin/python bench/bench_revenue.py [--customers 10000 100000] [--no-pandas]
+
+Full recompute (month-end MRR per item, customer and product, movements at both levels, KPIs,
+cohorts) on DuckDB, against the straightforward pandas implementation in
+``baseline_pandas_revenue.py`` run in the same process; both must give the same monthly totals.
+Targets (issue 3): 100k customers ≤ 5 s and ≥ 10× faster than pandas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import baseline_pandas_revenue as baseline
+
+from kizuna.engine.backends import connect
+from kizuna.engine.revenue_pipeline import RevenueInputs, compute_revenue
+from kizuna.sources.csv_reader import DECIMAL_TYPE
+
+MONTHS = 60
+FIRST = date(2020, 1, 1)
+SEED = 20240301
+PLAN_PRICES = np.array([3000, 9800, 29800, 50000])  # JPY per seat-month or per month
+USD_PER_JPY = 150
+
+
+def _dates(days: np.ndarray) -> pa.Array:
+    epoch = (FIRST - date(1970, 1, 1)).days
+    return pa.array(days.astype(np.int32) + epoch, pa.date32())
+
+
+def _month_start_days(month: np.ndarray) -> np.ndarray:
+    years = 2020 + month // 12
+    months = month % 12 + 1
+    starts = np.array(
+        [(date(int(y), int(m), 1) - FIRST).days for y, m in zip(years, months, strict=True)]
+    )
+    return starts
+
+
+def synthetic_subscriptions(customers: int) -> tuple[pa.Table, pa.Table]:
+    """Items (a base plan each; some seat changes, add-ons, USD billing, trials, one-offs)."""
+    rng = np.random.default_rng(SEED)
+    horizon = (date(2025, 1, 1) - FIRST).days
+    start = rng.integers(0, horizon - 30, customers)
+    life = rng.geometric(1 / 900, customers)
+    end = start + life
+    churns = end < horizon
+    seats = rng.integers(1, 21, customers)
+    price = PLAN_PRICES[rng.integers(0, len(PLAN_PRICES), customers)]
+    usd = rng.random(customers) < 0.1
+    yearly = rng.random(customers) < 0.2
+    trial = rng.random(customers) < 0.2
+    ids = np.arange(customers)
+
+    parts: list[dict[str, Any]] = []
+
+    def add(mask: np.ndarray, **columns: Any) -> None:
+        parts.append(
+            {"customer": ids[mask], **{k: np.asarray(v)[mask] for k, v in columns.items()}}
+        )
+
+    # Seat change for 30 %: the base item ends on the change day and a new one starts.
+    changes = rng.random(customers) < 0.3
+    change_day = start + (rng.random(customers) * (np.minimum(end, horizon) - start)).astype(int)
+    changes &= change_day > start + 31
+    new_seats = np.maximum(1, seats + rng.integers(-5, 8, customers))
+    base_end = np.where(changes, change_day, np.where(churns, end, -1))
+    common = {
+        "product": np.full(customers, "core"),
+        "currency": np.where(usd, "USD", "JPY"),
+        "interval": np.where(yearly, "year", "month"),
+        "recurring": np.ones(customers, bool),
+        "discount": np.where(rng.random(customers) < 0.15, 10, 0),
+    }
+    unit = np.where(usd, price // USD_PER_JPY, price) * np.where(yearly, 10, 1)
+    add(
+        np.ones(customers, bool),
+        start=start,
+        end=base_end,
+        seats=seats,
+        unit=unit,
+        trial=np.where(trial, start + 14, -1),
+        **common,
+    )
+    add(
+        changes,
+        start=change_day,
+        end=np.where(churns, end, -1),
+        seats=new_seats,
+        unit=unit,
+        trial=np.full(customers, -1),
+        **common,
+    )
+    addon = rng.random(customers) < 0.25
+    addon_start = start + rng.integers(0, 700, customers)
+    addon &= addon_start < np.minimum(end, horizon)
+    add(
+        addon,
+        start=addon_start,
+        end=np.where(churns, end, -1),
+        seats=np.ones(customers, int),
+        unit=np.full(customers, 2000),
+        trial=np.full(customers, -1),
+        **{
+            **common,
+            "product": np.full(customers, "analytics"),
+            "currency": np.full(customers, "JPY"),
+            "interval": np.full(customers, "month"),
+        },
+    )
+    services = rng.random(customers) < 0.1
+    add(
+        services,
+        start=start,
+        end=start + 30,
+        seats=np.ones(customers, int),
+        unit=np.full(customers, 300000),
+        trial=np.full(customers, -1),
+        **{
+            **common,
+            "product": np.full(customers, "onboarding"),
+            "currency": np.full(customers, "JPY"),
+            "interval": np.full(customers, "month"),
+            "recurring": np.zeros(customers, bool),
+        },
+    )
+
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([part[name] for part in parts])
+
+    customer = column("customer")
+    ends, trials = column("end"), column("trial")
+    names = pa.array([f"c{index:06d}" for index in range(customers)])
+    customer_ids = pa.DictionaryArray.from_arrays(pa.array(customer, pa.int32()), names)
+    rows = len(customer)
+
+    def decimals(values: np.ndarray) -> pa.Array:
+        return pa.array(values.astype(np.int32), pa.int32()).cast(DECIMAL_TYPE)
+
+    subscriptions = pa.table(
+        {
+            "customer_id": customer_ids.cast(pa.string()),
+            "subscription_id": customer_ids.cast(pa.string()),
+            "product": pa.array(column("product")),
+            "plan": pa.nulls(rows, pa.string()),
+            "quantity": decimals(column("seats")),
+            "unit_price": decimals(column("unit")),
+            "currency": pa.array(column("currency")),
+            "interval": pa.array(column("interval")),
+            "interval_count": pa.array(np.ones(rows, np.int64)),
+            "discount_percent": decimals(column("discount")),
+            "discount_amount": decimals(np.zeros(rows, np.int64)),
+            "start_date": _dates(column("start")),
+            "end_date": pa.array(_dates(ends), mask=ends < 0),
+            "trial_end_date": pa.array(_dates(trials), mask=trials < 0),
+            "recurring": pa.array(column("recurring")),
+            "canceled_at": pa.nulls(rows, pa.date32()),
+        }
+    )
+    months = np.arange(-1, MONTHS)
+    rates = 140 + np.round(rng.normal(0, 5, len(months)), 2)
+    fx_rates = pa.table(
+        {
+            "date": _dates(_month_start_days(months % 12 + 12 * (months // 12)) + 14),
+            "currency": pa.array(["USD"] * len(months)),
+            "rate": pa.array([Decimal(f"{rate:.2f}") for rate in rates], DECIMAL_TYPE),
+        }
+    )
+    return subscriptions, fx_rates
+
+
+def measure(work: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(result, seconds, peak Python-heap MB). Engine memory lives in DuckDB's own allocator,
+    so its peak is reported separately from the process RSS."""
+    tracemalloc.start()
+    began = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - began
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return result, seconds, peak
+
+
+def engine_recompute(subscriptions: pa.Table, fx_rates: pa.Table) -> dict[str, Any]:
+    backend = connect("duckdb", threads=2)
+    inputs = RevenueInputs(
+        subscriptions=ibis.memtable(subscriptions), fx_rates=ibis.memtable(fx_rates)
+    )
+    result = compute_revenue(backend, inputs, currency="JPY")
+    kpis = backend.to_pyarrow(result.kpis.order_by("month_idx"))
+    components = backend.to_pyarrow(result.components.order_by("month_idx"))
+    cohorts = backend.to_pyarrow(result.cohorts)
+    products = backend.to_pyarrow(result.product_movements.count().as_table())
+    engine_memory = backend.raw_sql(
+        "SELECT max(memory_usage_bytes) FROM duckdb_memory()"
+    ).fetchone()[0]
+    return {
+        "result": result,
+        "kpis": kpis,
+        "components": components,
+        "cohorts": cohorts.num_rows,
+        "product_rows": products.column(0)[0].as_py(),
+        "duckdb_bytes": engine_memory,
+    }
+
+
+def check_same_totals(engine: dict[str, Any], pandas: dict[str, Any]) -> None:
+    scale = engine["result"].scale.denominator
+    totals = pandas["totals"]
+    components = engine["components"].to_pylist()
+    checked = 0
+    for row in components:
+        index = row["month_idx"]
+        if index not in totals.index:
+            assert row["mrr"] == 0 and row["churned_mrr"] == 0, index
+            continue
+        expected = totals.loc[index]
+        for name in (
+            "mrr",
+            "new_mrr",
+            "expansion_mrr",
+            "contraction_mrr",
+            "churned_mrr",
+            "reactivation_mrr",
+            "fx_mrr",
+        ):
+            engine_value = Fraction(row[name]) / scale
+            pandas_value = Fraction(int(expected[name]), baseline.DENOMINATOR)
+            assert engine_value == pandas_value, (index, name, engine_value, pandas_value)
+        assert row["customers"] == expected["customers"], index
+        assert row["new_customers"] == expected["new_count"], index
+        assert row["churned_customers"] == expected["churned_count"], index
+        checked += 1
+    assert engine["product_rows"] == len(pandas["product_movements"])
+    assert engine["cohorts"] >= len(pandas["cohorts"])
+    assert checked > 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--no-pandas", action="store_true", help="engine only")
+    args = parser.parse_args()
+    print(f"Revenue engine, {MONTHS} months, DuckDB {connect('duckdb').version} (2 threads)")
+    header = (
+        f"{'customers':>10} {'items':>8} {'engine s':>9} {'engine MB':>10} "
+        f"{'duckdb MB':>10} {'pandas s':>9} {'pandas MB':>10} {'speed-up':>9}"
+    )
+    print(header)
+    for customers in args.customers:
+        subscriptions, fx_rates = synthetic_subscriptions(customers)
+        engine, engine_s, engine_mb = measure(partial(engine_recompute, subscriptions, fx_rates))
+        duckdb_mb = engine["duckdb_bytes"] / 2**20
+        line = (
+            f"{customers:>10,} {subscriptions.num_rows:>8,} {engine_s:>9.2f} "
+            f"{engine_mb:>10.0f} {duckdb_mb:>10.0f}"
+        )
+        if not args.no_pandas:
+            last_idx = engine["result"].last_idx
+            pandas, pandas_s, pandas_mb = measure(
+                partial(baseline.recompute, subscriptions, fx_rates, last_idx)
+            )
+            check_same_totals(engine, pandas)
+            line += f" {pandas_s:>9.2f} {pandas_mb:>10.0f} {pandas_s / engine_s:>8.1f}×"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

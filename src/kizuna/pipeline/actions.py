@@ -1,0 +1,643 @@
+"""Every state change of a deal, explicit and inside a transaction (SPEC P1–P6).
+
+Views, the API, the importers and the CLI call these; they do not write deals themselves. Each
+stage change writes its timeline event (:class:`~kizuna.pipeline.models.DealStageChange`), and
+moving into a stage is refused, naming the fields, while the deal lacks a field the stage
+requires (:func:`kizuna.pipeline.stage_rules.check_stage_move`). Closing a deal applies its
+effects in the same transaction: won → revenue (:mod:`kizuna.pipeline.revenue_effects`),
+handoff, onboarding and lifecycle (:mod:`kizuna.pipeline.lifecycle`); a churned renewal ends
+the subscription at the term end with a churn record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from kizuna.billing.models import Subscription, SubscriptionStatus
+from kizuna.core.money import UnknownCurrency, check_currency
+from kizuna.crm.actions import ActionError
+from kizuna.crm.models import Account, AccountStatus, ChurnReason, ChurnRecord, LifecycleStage
+from kizuna.pipeline import lifecycle, revenue_effects
+from kizuna.pipeline.defaults import DEAL_FIELDS, DEFAULT_PIPELINES, Motion, PipelineDef
+from kizuna.pipeline.models import (
+    Deal,
+    DealStageChange,
+    DealStatus,
+    LostReason,
+    Pipeline,
+    PipelineKind,
+    Stage,
+    StageOutcome,
+)
+from kizuna.pipeline.stage_rules import StageMoveRefused, check_stage_move
+
+__all__ = [
+    "ActionError",
+    "InvalidDealValues",
+    "RenewalRun",
+    "StageMoveRefused",
+    "create_deal",
+    "create_renewal_deals",
+    "deal_values",
+    "install_default_pipelines",
+    "lose_deal",
+    "move_deal",
+    "open_upsell_deal",
+    "win_deal",
+]
+
+KIND_OF_MOTION: dict[Motion, str] = {
+    Motion.NEW: PipelineKind.NEW_BUSINESS,
+    Motion.EXPANSION: PipelineKind.UPSELL,
+    Motion.RENEWAL: PipelineKind.RENEWAL,
+    Motion.SERVICES: PipelineKind.SERVICES,
+}
+STATUS_OF_OUTCOME: dict[str, str] = {
+    StageOutcome.OPEN: DealStatus.OPEN,
+    StageOutcome.WON: DealStatus.WON,
+    StageOutcome.LOST: DealStatus.LOST,
+}
+# Stage fields stored as columns of the deal; every other stage field lives in ``details``.
+DEAL_ATTRIBUTES: tuple[str, ...] = tuple(
+    key for key in DEAL_FIELDS if key in {f.name for f in Deal._meta.concrete_fields}
+)
+REASON_CHOICES: dict[str, list[str]] = {
+    "lost_reason": list(LostReason.values),
+    "churn_reason": list(ChurnReason.values),
+}
+# Monthly contracts renew silently every month; renewal deals are for committed terms.
+MIN_RENEWAL_TERM_MONTHS = 12
+MAX_CONTRACT_MONTHS = 32_767
+
+
+# --- pipelines ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def install_default_pipelines(
+    pipelines: Mapping[str, PipelineDef] = DEFAULT_PIPELINES,
+) -> list[Pipeline]:
+    """Create each default pipeline (with its stages) that the store does not have yet.
+
+    Idempotent: a pipeline that exists — by key — is left exactly as the team configured it.
+    Returns the pipelines created. The demo data, the importers, the API and the board all
+    install the defaults through this one function.
+    """
+    created: list[Pipeline] = []
+    existing = set(Pipeline.objects.values_list("key", flat=True))
+    for order, definition in enumerate(pipelines.values()):
+        if definition.key in existing:
+            continue
+        try:
+            with transaction.atomic():
+                pipeline = Pipeline.objects.create(
+                    key=definition.key,
+                    name=str(definition.name),
+                    kind=KIND_OF_MOTION[definition.motion],
+                    order=order,
+                )
+        except IntegrityError:  # installed at the same moment by another process
+            continue
+        Stage.objects.bulk_create(
+            Stage(
+                pipeline=pipeline,
+                key=stage.key,
+                name=str(stage.name),
+                order=position,
+                probability=stage.probability,
+                outcome=str(stage.kind),
+                required_fields=list(stage.required_fields),
+                is_trial=stage.is_trial,
+                days_before_renewal=stage.days_before_renewal,
+            )
+            for position, stage in enumerate(definition.stages, start=1)
+        )
+        created.append(pipeline)
+    return created
+
+
+def pipeline_of_kind(kind: str) -> Pipeline:
+    """The first pipeline of ``kind`` (installing the defaults when there is none)."""
+    pipeline = Pipeline.objects.filter(kind=kind).order_by("order", "pk").first()
+    if pipeline is None:
+        install_default_pipelines()
+        pipeline = Pipeline.objects.filter(kind=kind).order_by("order", "pk").first()
+    if pipeline is None:
+        raise ActionError(gettext("there is no %(kind)s pipeline") % {"kind": kind})
+    return pipeline
+
+
+def _stage_of(pipeline: Pipeline, stage: Stage | str) -> Stage:
+    if isinstance(stage, Stage):
+        if stage.pipeline_id != pipeline.pk:
+            raise ActionError(
+                gettext("stage '%(stage)s' is not in pipeline '%(pipeline)s'")
+                % {"stage": stage.key, "pipeline": pipeline.key}
+            )
+        return stage
+    found = pipeline.stages.filter(key=stage).first()
+    if found is None:
+        keys = ", ".join(pipeline.stages.values_list("key", flat=True))
+        raise ActionError(
+            gettext("stage '%(stage)s' is not in pipeline '%(pipeline)s'; its stages: %(stages)s")
+            % {"stage": stage, "pipeline": pipeline.key, "stages": keys}
+        )
+    return found
+
+
+def _stage_with_outcome(pipeline: Pipeline, outcome: str) -> Stage:
+    stage = pipeline.stages.filter(outcome=outcome).order_by("order", "pk").first()
+    if stage is None:
+        raise ActionError(
+            gettext("pipeline '%(pipeline)s' has no %(outcome)s stage")
+            % {"pipeline": pipeline.key, "outcome": outcome}
+        )
+    return stage
+
+
+# --- deal values ----------------------------------------------------------------------------
+
+
+class InvalidDealValues(ActionError):
+    """Some submitted field values could not be read; ``errors`` maps field key → message."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{key}: {message}" for key, message in self.errors.items()))
+
+
+def deal_values(deal: Deal) -> dict[str, Any]:
+    """Every field of the deal by key, as the required-field rule reads them."""
+    values: dict[str, Any] = {f.name: getattr(deal, f.attname) for f in Deal._meta.concrete_fields}
+    return {**values, **deal.details}
+
+
+def parse_value(key: str, raw: Any) -> Any:
+    """A submitted value of stage field ``key`` in its type; None when left empty.
+
+    Raises ``ValueError`` with a message for the person who typed it.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    known = DEAL_FIELDS.get(key)
+    kind = known.kind if known is not None else "str"
+    text = raw.strip() if isinstance(raw, str) else raw
+    if kind == "date":
+        if isinstance(text, date):
+            return text
+        try:
+            return date.fromisoformat(str(text))
+        except ValueError:
+            raise ValueError(gettext("Enter a date as YYYY-MM-DD.")) from None
+    if kind == "decimal":
+        try:
+            amount = Decimal(str(text).replace(",", ""))
+        except InvalidOperation:
+            raise ValueError(gettext("Enter a number.")) from None
+        if not amount.is_finite() or amount < 0:
+            raise ValueError(gettext("Enter a number of zero or more."))
+        if amount != amount.quantize(Decimal("0.000001")):
+            raise ValueError(gettext("Use at most six decimal places."))
+        return amount
+    if kind == "int":
+        try:
+            number = Decimal(str(text))
+        except InvalidOperation:
+            raise ValueError(gettext("Enter a whole number.")) from None
+        if number != number.to_integral_value() or not 0 < number <= MAX_CONTRACT_MONTHS:
+            raise ValueError(gettext("Enter a whole number of at least 1."))
+        return int(number)
+    value = str(text)
+    if key in REASON_CHOICES and value not in REASON_CHOICES[key]:
+        raise ValueError(
+            gettext("Choose one of: %(choices)s") % {"choices": ", ".join(REASON_CHOICES[key])}
+        )
+    return value
+
+
+def _empty_attribute(key: str) -> Any:
+    internal = cast("models.Field[Any, Any]", Deal._meta.get_field(key)).get_internal_type()
+    if internal == "DecimalField":
+        return Decimal(0)
+    if internal == "CharField":
+        return ""
+    return None
+
+
+def apply_values(deal: Deal, values: Mapping[str, Any], allowed: set[str] | None = None) -> None:
+    """Set stage fields on the (unsaved) deal: columns for deal attributes, else ``details``.
+
+    Keys must be stage fields (:data:`DEAL_FIELDS`) or in ``allowed`` (fields a team added to
+    a stage). Every unreadable value is reported at once (:class:`InvalidDealValues`).
+    """
+    errors: dict[str, str] = {}
+    details = dict(deal.details)
+    for key, raw in values.items():
+        if key not in DEAL_FIELDS and key not in (allowed or set()):
+            errors[key] = gettext("unknown deal field")
+            continue
+        try:
+            value = parse_value(key, raw)
+        except ValueError as error:
+            errors[key] = str(error)
+            continue
+        if key in DEAL_ATTRIBUTES:
+            setattr(deal, key, _empty_attribute(key) if value is None else value)
+        elif value is None:
+            details.pop(key, None)
+        else:
+            details[key] = value.isoformat() if isinstance(value, date) else str(value)
+    if errors:
+        raise InvalidDealValues(errors)
+    deal.details = details
+
+
+# --- creating and moving deals --------------------------------------------------------------
+
+
+def _user_id(user: AbstractBaseUser | None) -> Any:
+    return user.pk if user is not None else None
+
+
+def _enter(deal: Deal, stage: Stage, user: AbstractBaseUser | None, at: datetime) -> None:
+    """Put the deal in ``stage`` (its required fields checked) and record the change."""
+    check_stage_move(stage, deal_values(deal))
+    previous = deal.stage_id if deal.pk else None
+    deal.stage = stage
+    deal.status = STATUS_OF_OUTCOME[stage.outcome]
+    deal.closed_on = timezone.localdate(at) if deal.status != DealStatus.OPEN else None
+    deal.save()
+    DealStageChange.objects.create(
+        deal=deal,
+        from_stage_id=previous,
+        to_stage=stage,
+        changed_at=at,
+        changed_by_id=_user_id(user),
+    )
+
+
+@transaction.atomic
+def create_deal(
+    *,
+    account: Account,
+    pipeline: Pipeline | str,
+    title: str,
+    close_date: date,
+    owner: AbstractBaseUser | None = None,
+    user: AbstractBaseUser | None = None,
+    stage: Stage | str | None = None,
+    amount_mrr: Decimal = Decimal(0),
+    currency: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    created_on: date | None = None,
+    renewal_of_term_end: date | None = None,
+    at: datetime | None = None,
+) -> Deal:
+    """Open a deal in ``stage`` (default: the pipeline's first), recording its first entry.
+
+    Refused (:class:`StageMoveRefused`) when the deal lacks a field the stage requires.
+    """
+    if isinstance(pipeline, str):
+        found = Pipeline.objects.filter(key=pipeline).first()
+        if found is None:
+            raise ActionError(gettext("unknown pipeline '%(key)s'") % {"key": pipeline})
+        pipeline = found
+    if not title.strip():
+        raise ActionError(gettext("a deal needs a title"))
+    target = (
+        _stage_of(pipeline, stage)
+        if stage is not None
+        else pipeline.stages.order_by("order", "pk").first()
+    )
+    if target is None:
+        raise ActionError(gettext("pipeline '%(key)s' has no stages") % {"key": pipeline.key})
+    try:
+        code = check_currency(currency or settings.KIZUNA_CURRENCY)
+    except UnknownCurrency as error:
+        raise ActionError(str(error)) from None
+    moment = at or timezone.now()
+    deal = Deal(
+        title=title.strip()[:200],
+        pipeline=pipeline,
+        account=account,
+        owner_id=_user_id(owner),
+        amount_mrr=amount_mrr,
+        currency=code,
+        created_on=created_on or timezone.localdate(moment),
+        close_date=close_date,
+        renewal_of_term_end=renewal_of_term_end,
+    )
+    apply_values(deal, values or {}, set(target.required_fields))
+    _enter(deal, target, user or owner, moment)
+    return deal
+
+
+@transaction.atomic
+def move_deal(
+    deal: Deal,
+    stage: Stage | str,
+    user: AbstractBaseUser | None,
+    values: Mapping[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> Deal:
+    """Fill ``values`` and move the deal to ``stage``, applying a closed stage's effects.
+
+    Refused with :class:`StageMoveRefused` (naming the fields) when the deal still lacks a
+    field the stage requires — nothing is saved then — and with :class:`ActionError` for a
+    closed deal: its effects (subscription, churn) have happened, so it is not reopened.
+    Moving to the stage the deal is in only saves the values.
+    """
+    deal = (
+        Deal.objects.select_for_update()
+        .select_related("pipeline", "stage", "account", "owner")
+        .get(pk=deal.pk)
+    )
+    target = _stage_of(deal.pipeline, stage)
+    apply_values(deal, values or {}, set(target.required_fields))
+    if target.pk == deal.stage_id:
+        check_stage_move(target, deal_values(deal))
+        deal.save()
+        return deal
+    if deal.status != DealStatus.OPEN:
+        raise ActionError(
+            gettext("“%(deal)s” is closed (%(status)s); open a new deal instead of moving it")
+            % {"deal": deal.title, "status": deal.get_status_display()}
+        )
+    moment = at or timezone.now()
+    _enter(deal, target, user, moment)
+    if target.outcome == StageOutcome.WON:
+        _apply_won(deal, user, moment)
+    elif target.outcome == StageOutcome.LOST:
+        _apply_lost(deal, user, moment)
+    return deal
+
+
+def win_deal(
+    deal: Deal,
+    user: AbstractBaseUser | None,
+    values: Mapping[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> Deal:
+    """Move the deal to its pipeline's won stage (Won, Renewed) and apply the effects."""
+    return move_deal(
+        deal, _stage_with_outcome(deal.pipeline, StageOutcome.WON), user, values, at=at
+    )
+
+
+@transaction.atomic
+def lose_deal(
+    deal: Deal,
+    user: AbstractBaseUser | None,
+    reason: str,
+    detail: str = "",
+    *,
+    values: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Deal:
+    """Close the deal as lost (Lost, or Churned on a renewal); the reason is required.
+
+    ``reason`` is a lost reason, or a churn reason on a renewal deal; ``detail`` is free text.
+    """
+    lost = _stage_with_outcome(deal.pipeline, StageOutcome.LOST)
+    key = "churn_reason" if deal.pipeline.kind == PipelineKind.RENEWAL else "lost_reason"
+    if not reason.strip():
+        raise StageMoveRefused(lost, [key])
+    extra = {key: reason, **(values or {})}
+    if detail.strip():
+        deal.details = {**deal.details, "reason_detail": detail.strip()}
+        Deal.objects.filter(pk=deal.pk).update(details=deal.details)
+    return move_deal(deal, lost, user, extra, at=at)
+
+
+def open_upsell_deal(
+    *,
+    account: Account,
+    title: str,
+    amount_mrr: Decimal,
+    close_date: date,
+    user: AbstractBaseUser | None,
+    product: str = "",
+    source: str = "",
+    owner: AbstractBaseUser | None = None,
+) -> Deal:
+    """Open an upsell / cross-sell deal in its first stage (from a QBR, a signal or by hand).
+
+    CS usually opens it and sales closes it, so the account's sales owner owns it by default.
+    """
+    pipeline = pipeline_of_kind(PipelineKind.UPSELL)
+    values: dict[str, Any] = {"source": source} if source else {}
+    deal = create_deal(
+        account=account,
+        pipeline=pipeline,
+        title=title,
+        close_date=close_date,
+        owner=owner or account.owner or user,
+        user=user,
+        amount_mrr=amount_mrr,
+        currency=_account_currency(account),
+        values=values,
+    )
+    if product:
+        deal.product = product
+        deal.save(update_fields=["product"])
+    return deal
+
+
+def _account_currency(account: Account) -> str:
+    subscription = account.subscriptions.order_by("-started_on").first()
+    return subscription.currency if subscription is not None else settings.KIZUNA_CURRENCY
+
+
+# --- effects of closing a deal --------------------------------------------------------------
+
+
+def _apply_won(deal: Deal, user: AbstractBaseUser | None, at: datetime) -> None:
+    closed_on = timezone.localdate(at)
+    kind = deal.pipeline.kind
+    account = Account.objects.select_for_update().get(pk=deal.account_id)
+    if kind == PipelineKind.NEW_BUSINESS:
+        start = deal.effective_date or closed_on
+        subscription = revenue_effects.start_subscription(deal, start)
+        account.status = AccountStatus.CUSTOMER
+        account.contract_start = start
+        account.renewal_date = revenue_effects.add_months(start, subscription.term_months)
+        account.plan = deal.plan or account.plan
+        account.churned_on = None
+        account.save(
+            update_fields=["status", "contract_start", "renewal_date", "plan", "churned_on"]
+        )
+        lifecycle.open_handoff(deal, closed_on)
+        lifecycle.start_onboarding(account, start)
+        lifecycle.set_lifecycle_stage(
+            account,
+            LifecycleStage.ONBOARDING,
+            user,
+            gettext("Won “%(deal)s”") % {"deal": deal.title},
+            at=at,
+        )
+    elif kind == PipelineKind.UPSELL:
+        revenue_effects.change_subscription(deal, deal.effective_date or closed_on)
+        if deal.plan:
+            account.plan = deal.plan
+            account.save(update_fields=["plan"])
+    elif kind == PipelineKind.RENEWAL:
+        change = revenue_effects.renew_subscription(deal)
+        account.renewal_date = change.next_term_end
+        account.plan = deal.plan or account.plan
+        account.save(update_fields=["renewal_date", "plan"])
+    # Services deals are one-off revenue: they never change MRR or the subscription.
+
+
+def _apply_lost(deal: Deal, user: AbstractBaseUser | None, at: datetime) -> None:
+    if deal.pipeline.kind != PipelineKind.RENEWAL:
+        return
+    closed_on = timezone.localdate(at)
+    change = revenue_effects.end_at_term_end(deal, closed_on)
+    ChurnRecord.objects.get_or_create(
+        account_id=deal.account_id,
+        churned_on=change.term_end,
+        defaults={
+            "reason": deal.churn_reason or ChurnReason.OTHER,
+            "detail": str(deal.details.get("reason_detail", "")),
+            "recorded_by_id": _user_id(user),
+        },
+    )
+    Account.objects.filter(pk=deal.account_id).update(churned_on=change.term_end)
+    if change.term_end <= closed_on:
+        Account.objects.filter(pk=deal.account_id).update(status=AccountStatus.CHURNED)
+
+
+# --- renewals (P3, W4) ----------------------------------------------------------------------
+
+
+@dataclass
+class RenewalRun:
+    """What :func:`create_renewal_deals` did."""
+
+    created: list[Deal] = field(default_factory=list)
+    moved: list[Deal] = field(default_factory=list)
+    refused: list[tuple[Deal, list[str]]] = field(default_factory=list)
+    """Deals the calendar would move but that lack a field of the next stage."""
+
+
+def _notice_days(stages: list[Stage]) -> int:
+    days = [stage.days_before_renewal for stage in stages if stage.days_before_renewal is not None]
+    return max(days) if days else 90
+
+
+def _stage_due(stages: list[Stage], days_left: int) -> Stage | None:
+    """The latest open stage whose ``days_before_renewal`` the calendar has reached."""
+    due = [
+        stage
+        for stage in stages
+        if stage.outcome == StageOutcome.OPEN
+        and stage.days_before_renewal is not None
+        and days_left <= stage.days_before_renewal
+    ]
+    return min(due, key=lambda stage: stage.days_before_renewal or 0) if due else None
+
+
+def _renewal_deal(
+    subscription: Subscription, term_end: date, as_of: date, pipeline: Pipeline, first: Stage
+) -> Deal | None:
+    account = subscription.account
+    try:
+        return create_deal(
+            account=account,
+            pipeline=pipeline,
+            stage=first,
+            title=gettext("Renewal %(account)s %(day)s")
+            % {"account": account.name, "day": term_end.isoformat()},
+            close_date=term_end,
+            owner=account.cs_owner or account.owner,
+            user=None,
+            amount_mrr=revenue_effects.subscription_mrr(
+                subscription, term_end - revenue_effects.ONE_DAY
+            ),
+            currency=subscription.currency,
+            values={
+                "source": "renewal",
+                "contract_months": subscription.term_months,
+                "plan": revenue_effects.subscription_plan_name(
+                    subscription, term_end - revenue_effects.ONE_DAY
+                )
+                or account.plan,
+            },
+            created_on=as_of,
+            renewal_of_term_end=term_end,
+        )
+    except IntegrityError:  # another run created this term's deal a moment ago
+        return None
+
+
+def create_renewal_deals(as_of: date) -> RenewalRun:
+    """Open a renewal deal for every committed term ending within the notice period, once.
+
+    A term of at least :data:`MIN_RENEWAL_TERM_MONTHS` months gets its deal when the term end
+    is within the renewal pipeline's first ``days_before_renewal`` (90 days by default) of
+    ``as_of``; the one-deal-per-(account, term end) constraint makes a second run, or two runs
+    at once, create nothing more. Open renewal deals then move through the stages whose
+    ``days_before_renewal`` the calendar has reached (60 and 30 days by default).
+    """
+    run = RenewalRun()
+    pipeline = pipeline_of_kind(PipelineKind.RENEWAL)
+    stages = list(pipeline.stages.order_by("order", "pk"))
+    notice = _notice_days(stages)
+    first = _stage_due(stages, notice) or next(s for s in stages if s.outcome == "open")
+    subscriptions = (
+        Subscription.objects.filter(term_months__gte=MIN_RENEWAL_TERM_MONTHS, started_on__lte=as_of)
+        .exclude(status=SubscriptionStatus.CANCELED)
+        .select_related("account", "account__owner", "account__cs_owner")
+        .order_by("pk")
+    )
+    renewed = revenue_effects.latest_renewals()
+    existing = set(
+        Deal.objects.filter(renewal_of_term_end__isnull=False).values_list(
+            "account_id", "renewal_of_term_end"
+        )
+    )
+    horizon = as_of + timedelta(days=notice)
+    for subscription in subscriptions.iterator(chunk_size=2000):
+        term_end = revenue_effects.current_term_end(
+            subscription, as_of, renewed.get(subscription.account_id)
+        )
+        if term_end > horizon or (subscription.account_id, term_end) in existing:
+            continue
+        if subscription.ended_on is not None and subscription.ended_on <= term_end:
+            continue  # already ending: nothing to renew
+        deal = _renewal_deal(subscription, term_end, as_of, pipeline, first)
+        existing.add((subscription.account_id, term_end))
+        if deal is not None:
+            run.created.append(deal)
+    _advance_renewals(pipeline, stages, as_of, run)
+    return run
+
+
+def _advance_renewals(
+    pipeline: Pipeline, stages: list[Stage], as_of: date, run: RenewalRun
+) -> None:
+    position = {stage.pk: stage.order for stage in stages}
+    deals = Deal.objects.filter(
+        pipeline=pipeline, status=DealStatus.OPEN, renewal_of_term_end__isnull=False
+    ).order_by("pk")
+    for deal in deals:
+        assert deal.renewal_of_term_end is not None
+        due = _stage_due(stages, (deal.renewal_of_term_end - as_of).days)
+        if due is None or position[due.pk] <= position.get(deal.stage_id, 0):
+            continue
+        try:
+            run.moved.append(move_deal(deal, due, None))
+        except StageMoveRefused as refused:
+            run.refused.append((deal, refused.missing))

@@ -143,7 +143,11 @@ def test_a_won_new_deal_opens_the_handoff_and_the_onboarding_checklist(people: P
     complete_handoff(
         handoff,
         people.sales,
-        {"background": "Spreadsheets", "success_definition": "Close in 3 days"},
+        {
+            "background": "Spreadsheets",
+            "success_definition": "Close in 3 days",
+            "key_persons": "Tanaka (CIO)",
+        },
     )
     handoff.refresh_from_db()
     task.refresh_from_db()

@@ -52,7 +52,11 @@ def _quarter(label: str) -> date:
 
 def _text(value: object) -> object:
     """KPI values as JSON: exact decimals as strings, counts and ratios as numbers."""
-    return str(value) if isinstance(value, Decimal) else value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _text(item) for key, item in value.items()}
+    return value
 
 
 def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:

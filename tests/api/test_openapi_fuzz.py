@@ -10,10 +10,14 @@ parameters and accepts what the JSON parser can coerce, such as a date given as 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
 from api_support import World, make_world
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
@@ -24,8 +28,17 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_applicatio
 
 
 @pytest.fixture
-def world(db: None) -> World:
-    return make_world()
+def world(db: None) -> Iterator[World]:
+    # Requests go through the real WSGI handler, which closes the database connection after
+    # each request; the test's transaction lives on that connection, so keep it open (as
+    # Django's own test client does).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield make_world()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()

@@ -83,6 +83,7 @@ def negotiating_deal(
         title="Hikari: Professional",
         close_date=date(2024, 3, 31),
         owner=people.sales,
+        user=people.sales,
         amount_mrr=amount,
         values=READY_FOR_WON,
         created_on=date(2024, 1, 10),

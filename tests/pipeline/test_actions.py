@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from pipeline_people import People, aware, negotiating_deal
 
 from kizuna.billing.models import (
     BillingRecord,
@@ -36,8 +37,6 @@ from kizuna.pipeline.lifecycle import complete_handoff
 from kizuna.pipeline.models import Deal, DealStageChange, DealStatus, Pipeline, Stage
 from kizuna.pipeline.stage_rules import StageMoveRefused
 
-from pipeline_people import People, aware, negotiating_deal
-
 pytestmark = pytest.mark.django_db
 
 WON_VALUES = {"plan": "Professional", "contract_months": "12", "effective_date": "2024-04-01"}
@@ -50,9 +49,7 @@ def test_installing_the_defaults_twice_creates_them_once_and_keeps_edits(people:
     stages = Stage.objects.filter(pipeline__key="new_business").order_by("order")
     assert [stage.key for stage in stages] == list(DEFAULT_PIPELINES["new_business"].stage_keys())
     assert stages[0].name == "Inbound lead"
-    assert list(Stage.objects.filter(is_trial=True).values_list("key", flat=True)) == [
-        "demo_trial"
-    ]
+    assert list(Stage.objects.filter(is_trial=True).values_list("key", flat=True)) == ["demo_trial"]
     renewal = Stage.objects.filter(pipeline__key="renewal").order_by("order")
     assert [stage.days_before_renewal for stage in renewal] == [90, 60, 30, 0, None]
 

@@ -303,7 +303,8 @@ def create_deal(
     renewal_of_term_end: date | None = None,
     at: datetime | None = None,
 ) -> Deal:
-    """Open a deal in ``stage`` (default: the pipeline's first), recording its first entry.
+    """Open a deal in ``stage`` (default: the pipeline's first), recording its first entry
+    as made by ``user`` (None: by Kizuna itself, e.g. an automatic renewal deal).
 
     Refused (:class:`StageMoveRefused`) when the deal lacks a field the stage requires.
     """
@@ -338,7 +339,7 @@ def create_deal(
         renewal_of_term_end=renewal_of_term_end,
     )
     apply_values(deal, values or {}, set(target.required_fields))
-    _enter(deal, target, user or owner, moment)
+    _enter(deal, target, user, moment)
     return deal
 
 

@@ -315,3 +315,18 @@ def test_churning_on_renewal_ends_the_subscription_at_the_term_end(people: Peopl
     months = _mrr_by_month(people.hikari)
     assert months["2024-12"][:2] == (Decimal(100000), "none")
     assert months["2025-01"] == (Decimal(0), "churned", Decimal(-100000))
+
+
+def test_the_daily_command_opens_renewals_and_moves_lifecycle_stages(people: People) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _customer(people)
+    out = StringIO()
+    call_command("renewals", "--as-of", "2024-10-03", stdout=out)
+    assert out.getvalue() == (
+        "1 renewal deals opened, 0 moved, 0 waiting for fields; 1 lifecycle stage changes.\n"
+    )
+    people.hikari.refresh_from_db()
+    assert people.hikari.lifecycle_stage == "renewal"

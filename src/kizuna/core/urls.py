@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("kizuna.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("deals/", include("kizuna.pipeline.urls")),
     path("", include("kizuna.web.urls")),
 ]

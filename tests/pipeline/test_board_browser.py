@@ -1,0 +1,106 @@
+"""The board in a real browser: drag a deal into Won, answer the required-field prompt, and the
+customer's subscription exists. The screenshots go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipeline_people import People, negotiating_deal
+
+from kizuna.billing.models import BillingRecord, Subscription
+from kizuna.pipeline.models import Deal
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip(f"Chromium not found at {CHROMIUM}: browser tests need Debian's chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    # Playwright's sync API keeps an event loop in this thread; the database set-up of the
+    # tests runs in the same thread, synchronously, which Django allows only when told so.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _shoot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_dragging_a_deal_into_won_asks_for_the_missing_fields(
+    browser: Any, live_server: Any, people: People
+) -> None:
+    deal = negotiating_deal(people)
+    context = browser.new_context(viewport={"width": 1600, "height": 900}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", people.sales.username)
+    page.fill("#id_password", people.password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/deals/board/new_business/")
+
+    card = page.locator(f'.deal-card[data-deal="{deal.pk}"]')
+    won = page.locator('.board-column[data-stage="won"]')
+    assert card.locator("xpath=ancestor::section").get_attribute("data-stage") == (
+        "final_negotiation"
+    )
+    card.drag_to(won)
+
+    dialog = page.locator("#move-dialog")
+    dialog.wait_for(state="visible")
+    assert page.locator("#move-dialog-title").inner_text() == "Move to Won"
+    assert dialog.locator(".prompt-message").inner_text() == (
+        "Cannot move the deal to “Won”: fill in these fields first: Plan, Contract term (months)."
+    )
+    assert dialog.locator('input[name="plan"]').is_visible()
+    assert dialog.locator('input[name="contract_months"]').is_visible()
+    _shoot(page, "deal-board-won-prompt")
+
+    dialog.locator('input[name="plan"]').fill("Professional")
+    dialog.locator('input[name="contract_months"]').fill("12")
+    with page.expect_navigation():
+        dialog.locator("button[type=submit]").click()
+    page.locator('.board-column[data-stage="won"] .deal-card').first.wait_for()
+    assert won.locator(f'.deal-card[data-deal="{deal.pk}"]').count() == 1
+    assert page.locator(".messages").inner_text() != ""
+    _shoot(page, "deal-board-after-won")
+
+    deal.refresh_from_db()
+    assert (deal.status, deal.plan, deal.contract_months) == ("won", "Professional", 12)
+    subscription = Subscription.objects.get(account=people.hikari)
+    assert BillingRecord.objects.filter(subscription=subscription).count() == 12
+    assert Deal.objects.get(pk=deal.pk).stage.key == "won"
+    assert errors == []
+    context.close()

@@ -49,9 +49,9 @@ CARDS_PER_COLUMN = 50
 # Closed deals stay on the board this long, so a team sees what it just won or lost.
 CLOSED_ON_BOARD_DAYS = 30
 PAGE_SIZE = 50
-CHOICES: dict[str, list[tuple[str, str]]] = {
-    "lost_reason": [(str(value), str(label)) for value, label in LostReason.choices],
-    "churn_reason": [(str(value), str(label)) for value, label in ChurnReason.choices],
+CHOICES: dict[str, type[LostReason] | type[ChurnReason]] = {
+    "lost_reason": LostReason,
+    "churn_reason": ChurnReason,
 }
 INPUT_TYPES = {"date": "date", "int": "number", "decimal": "number", "str": "text"}
 
@@ -77,6 +77,14 @@ class PromptField:
     step: str = ""
 
 
+def _choices(key: str) -> tuple[tuple[str, str], ...]:
+    """The field's choices, labelled in the language of the request."""
+    choices = CHOICES.get(key)
+    if choices is None:
+        return ()
+    return tuple((str(value), str(label)) for value, label in choices.choices)
+
+
 def _prompt_fields(
     keys: list[str], submitted: dict[str, str], errors: dict[str, str]
 ) -> list[PromptField]:
@@ -91,7 +99,7 @@ def _prompt_fields(
                 input_type=INPUT_TYPES[kind],
                 value=submitted.get(key, ""),
                 error=errors.get(key, ""),
-                choices=tuple(CHOICES.get(key, ())),
+                choices=_choices(key),
                 step={"int": "1", "decimal": "any"}.get(kind, ""),
             )
         )

@@ -4,27 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0002_stage_is_trial'),
+        ("pipeline", "0002_stage_is_trial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ForecastResult',
+            name="ForecastResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('metric', models.CharField(max_length=40, verbose_name='metric')),
-                ('position', models.PositiveIntegerField(verbose_name='position')),
-                ('as_of', models.DateField(verbose_name='as of')),
-                ('key', models.JSONField(default=dict, verbose_name='dimensions')),
-                ('values', models.JSONField(default=dict, verbose_name='values')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("metric", models.CharField(max_length=40, verbose_name="metric")),
+                ("position", models.PositiveIntegerField(verbose_name="position")),
+                ("as_of", models.DateField(verbose_name="as of")),
+                ("key", models.JSONField(default=dict, verbose_name="dimensions")),
+                ("values", models.JSONField(default=dict, verbose_name="values")),
             ],
             options={
-                'verbose_name': 'forecast result',
-                'verbose_name_plural': 'forecast results',
-                'ordering': ['metric', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('metric', 'position'), name='one_forecast_row')],
+                "verbose_name": "forecast result",
+                "verbose_name_plural": "forecast results",
+                "ordering": ["metric", "position"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("metric", "position"), name="one_forecast_row")
+                ],
             },
         ),
     ]

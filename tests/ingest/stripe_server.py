@@ -37,7 +37,7 @@ class StripeServer:
 
 def _handler(server: StripeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             server.requests.append(Request(parts.path, query))
@@ -51,7 +51,9 @@ def _handler(server: StripeServer) -> type[BaseHTTPRequestHandler]:
             if file.is_file():
                 self._send(200, json.loads(file.read_text(encoding="utf-8")))
             else:
-                self._send(200, {"object": "list", "data": [], "has_more": False, "url": parts.path})
+                self._send(
+                    200, {"object": "list", "data": [], "has_more": False, "url": parts.path}
+                )
 
         def _send(self, status: int, body: object) -> None:
             data = json.dumps(body).encode()

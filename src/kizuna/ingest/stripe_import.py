@@ -51,7 +51,7 @@ class StripeReport:
 
 @dataclass
 class StripeData:
-    """Everything one run read from Stripe (plain dictionaries, in Stripe's shape)."""
+    """Everything one run read from Stripe, in Stripe's shape."""
 
     coupons: dict[str, StripeObject] = field(default_factory=dict)
     products: list[StripeObject] = field(default_factory=list)
@@ -75,16 +75,9 @@ def stored_cursors() -> dict[str, int]:
     return dict(SyncCursor.objects.filter(source=SOURCE).values_list("object_type", "position"))
 
 
-def _plain(value: Any) -> Any:
-    """A Stripe object as plain dictionaries and lists."""
-    if isinstance(value, stripe.StripeObject):
-        return value.to_dict()
-    return value
-
-
 def _pages(listing: Any) -> Iterator[StripeObject]:
-    for obj in listing.auto_paging_iter():
-        yield _plain(obj)
+    """Every object of a list, page after page (Stripe objects are dictionaries)."""
+    yield from listing.auto_paging_iter()
 
 
 def fetch(client: stripe.StripeClient, cursors: Mapping[str, int]) -> StripeData:

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from kizuna.playbooks.rules import RuleSpec
+from kizuna.playbooks.rules import RuleSpec, validate_specs
 
 # W1: a follow-up within 3 business days and escalation after 5 (SPEC W1).
 FOLLOW_UP_BUSINESS_DAYS = 3
@@ -497,3 +497,18 @@ def default_rule_data() -> list[dict[str, Any]]:
 def default_rules() -> list[RuleSpec]:
     """The shipped rules with their texts in the active language."""
     return [RuleSpec.from_mapping(_text(data)) for data in default_rule_data()]
+
+
+def install_defaults(*, overwrite: bool = False) -> tuple[int, int]:
+    """Write the shipped rules the store lacks (all of them with ``overwrite``); idempotent.
+
+    The default pipelines are created too when missing: the renewal and upsell rules open
+    deals in them.
+    """
+    from kizuna.ingest.pipelines import ensure_default_pipelines
+    from kizuna.playbooks.actions import save_rules
+
+    ensure_default_pipelines()
+    specs = default_rules()
+    validate_specs(specs)
+    return save_rules(specs, overwrite=overwrite, is_default=True)

@@ -1,0 +1,498 @@
+"""The playbook run: detect, match, cap, alert, act, escalate, log (SPEC W).
+
+``run_playbooks(as_of)`` is what ``kizuna playbooks run`` and the daily job call:
+
+1. **Detect** every signal the enabled rules need, set-based in the engine (DuckDB).
+2. **Match** each rule: its trigger's candidate rows joined with the account attributes and
+   filtered by its conditions, in one query per rule.
+3. **Cap**: an alert exists once per rule × account × occurrence; a rule's re-enrolment cap
+   and the daily caps per owner keep people from drowning (most important matches first:
+   high level, then high MRR).
+4. **Alert and act**: each new alert and its actions in one transaction, the alert created
+   under its unique constraint, so two runs at once act exactly once.
+5. **Escalate** tasks past their deadline, wake snoozed alerts, close alerts whose tasks are
+   done, send pending e-mails and chat messages.
+
+Every run is a :class:`RunLog`, every enrolment decision and action an :class:`ActionLog`.
+A dry run reads everything, writes nothing and prints what it would do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kizuna.crm.models import Account, TaskStatus
+from kizuna.engine.backends import connect
+from kizuna.engine.signals import SIGNAL_DETECTORS, applicable_detectors, signal_table
+from kizuna.engine.signals_common import SignalInputs, SignalSettings
+from kizuna.playbooks import actions, delivery
+from kizuna.playbooks.action_types import ACTION_TYPES, ActionResult
+from kizuna.playbooks.conditions import apply_conditions
+from kizuna.playbooks.context import (
+    ActionContext,
+    Match,
+    RunState,
+    calendar_from_settings,
+    current_settings,
+)
+from kizuna.playbooks.labels import signal_label
+from kizuna.playbooks.models import (
+    ActionLog,
+    Alert,
+    Escalation,
+    EscalationStatus,
+    Outcome,
+    Rule,
+    RunLog,
+    RunStatus,
+)
+from kizuna.playbooks.recipients import People, resolve
+from kizuna.playbooks.rules import RuleSpec
+from kizuna.playbooks.store_inputs import StoreSnapshot
+from kizuna.playbooks.triggers import TRIGGERS, Evaluation
+
+# Alerts written per transaction: large enough to amortise commits, small enough that a
+# concurrent run waits only briefly on a row this run is inserting.
+WRITE_BATCH = 200
+
+LEVEL_RANK = {"high": 0, "medium": 1, "low": 2}
+
+Loaders = dict[str, Callable[[], ir.Table | None]]
+
+
+@dataclass
+class RunReport:
+    as_of: date
+    dry_run: bool
+    counts: Counter[str] = field(default_factory=Counter)
+    lines: list[str] = field(default_factory=list)
+    run_id: int | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Accepted:
+    rule: Rule
+    match: Match
+    owner_id: int | None
+
+
+def signal_settings(stored: dict[str, Any]) -> SignalSettings:
+    values = {
+        name: tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        if isinstance(value, list)
+        else value
+        for name, value in stored.items()
+    }
+    return SignalSettings.from_mapping(values)
+
+
+def needed_signals(rules: Iterable[Rule]) -> list[str]:
+    names: dict[str, None] = {}
+    for rule in rules:
+        trigger = TRIGGERS.get(rule.trigger_kind)
+        if trigger is not None:
+            names.update(dict.fromkeys(trigger.signals(rule.trigger)))
+    return [name for name in names if name in SIGNAL_DETECTORS]
+
+
+def detect_for_rules(
+    inputs: SignalInputs, as_of: date, settings: SignalSettings, names: Sequence[str]
+) -> pa.Table | None:
+    """The signals the rules need, detected in one engine query (None when none apply)."""
+    runnable = [d.name for d in applicable_detectors(inputs, names)]
+    if not runnable:
+        return None
+    backend = connect("duckdb")
+    return backend.to_pyarrow(signal_table(inputs, as_of, settings, runnable))
+
+
+def run_playbooks(
+    as_of: date,
+    dry_run: bool = False,
+    *,
+    now: datetime | None = None,
+    rules: Sequence[Rule] | None = None,
+    signal_inputs: SignalInputs | None = None,
+    loaders: Loaders | None = None,
+    out: Callable[[str], None] | None = None,
+) -> RunReport:
+    """Evaluate the enabled rules over the store as of ``as_of`` and act (or say what it would).
+
+    ``signal_inputs`` and ``loaders`` replace what is read from the store (the benchmark feeds
+    synthetic engine inputs this way); the store is still where alerts and tasks are written.
+    """
+    import time
+
+    started = time.perf_counter()
+    now = now or timezone.now()
+    report = RunReport(as_of=as_of, dry_run=dry_run)
+
+    def say(line: str) -> None:
+        report.lines.append(line)
+        if out is not None:
+            out(line)
+
+    settings = current_settings()
+    state = RunState(
+        as_of=as_of,
+        now=now,
+        dry_run=dry_run,
+        calendar=calendar_from_settings(settings),
+        people=People.load(),
+        settings=settings,
+    )
+    chosen = list(rules) if rules is not None else list(Rule.objects.filter(enabled=True))
+    chosen.sort(key=lambda rule: (rule.priority, rule.key))
+    valid: list[Rule] = []
+    for rule in chosen:
+        problems = RuleSpec.from_model(rule).problems()
+        if problems:
+            say(_("skipped invalid rule %(rule)s: %(problems)s")
+                % {"rule": rule.key, "problems": "; ".join(problems)})
+            report.counts["invalid_rules"] += 1
+        else:
+            valid.append(rule)
+
+    if not dry_run:
+        state.log = RunLog.objects.create(
+            as_of=as_of, started_at=now, status=RunStatus.RUNNING
+        )
+        report.run_id = state.log.pk
+    try:
+        snapshot = StoreSnapshot(as_of)
+        thresholds = signal_settings(settings.signal_settings)
+        names = needed_signals(valid)
+
+        def signals() -> ir.Table | None:
+            inputs = signal_inputs if signal_inputs is not None else snapshot.signal_inputs()
+            detected = detect_for_rules(inputs, as_of, thresholds, names)
+            report.counts["signals"] = 0 if detected is None else detected.num_rows
+            return ibis.memtable(detected) if detected is not None else None
+
+        evaluation = Evaluation(as_of, thresholds, {**snapshot.loaders(signals), **(loaders or {})})
+        phase = time.perf_counter()
+        matches = {rule.pk: match_rule(rule, evaluation) for rule in valid}
+        report.timings["detect_and_match"] = time.perf_counter() - phase
+        report.counts["matches"] = sum(len(found) for found in matches.values())
+
+        phase = time.perf_counter()
+        accepted, decisions = apply_caps(valid, matches, state, report)
+        if dry_run:
+            _describe(accepted, state, say, report)
+        else:
+            _write(accepted, decisions, state, say, report)
+        report.timings["alerts_and_actions"] = time.perf_counter() - phase
+
+        phase = time.perf_counter()
+        escalate_overdue(state, say, report)
+        if not dry_run:
+            report.counts["snoozes_ended"] = actions.wake_snoozed_alerts(as_of)
+            report.counts["alerts_closed"] = actions.close_alerts_with_done_tasks()
+            sent, failed = delivery.deliver_pending()
+            report.counts["delivered"] = sent
+            report.counts["delivery_failed"] = failed
+        report.timings["follow_up"] = time.perf_counter() - phase
+    except Exception as error:
+        if state.log is not None:
+            state.log.status = RunStatus.FAILED
+            state.log.message = f"{type(error).__name__}: {error}"
+            state.log.finished_at = timezone.now()
+            state.log.counts = dict(report.counts)
+            state.log.save()
+        raise
+    report.timings["total"] = time.perf_counter() - started
+    if state.log is not None:
+        state.log.status = RunStatus.DONE
+        state.log.finished_at = timezone.now()
+        state.log.counts = dict(report.counts)
+        state.log.message = f"{report.timings['total']:.1f} s"
+        state.log.save()
+    say(summary_line(report))
+    return report
+
+
+def summary_line(report: RunReport) -> str:
+    counts = report.counts
+    template = (
+        _("Dry run as of %(as_of)s: %(matches)s matches, would raise %(alerts)s alerts "
+          "(%(already)s already raised, %(capped)s capped), would escalate %(escalated)s tasks.")
+        if report.dry_run
+        else _("Run as of %(as_of)s: %(matches)s matches, %(alerts)s alerts raised "
+               "(%(already)s already raised, %(capped)s capped), %(actions)s actions, "
+               "%(escalated)s tasks escalated.")
+    )
+    return template % {
+        "as_of": report.as_of.isoformat(),
+        "matches": counts["matches"],
+        "alerts": counts["alerts"],
+        "already": counts["already"],
+        "capped": counts["capped"],
+        "actions": counts["actions"],
+        "escalated": counts["escalated"],
+    }
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+MATCH_COLUMNS = ("customer_id", "signal", "level", "occurrence", "occurred_on", "detail", "mrr")
+
+
+def match_rule(rule: Rule, evaluation: Evaluation) -> list[Match]:
+    """The rule's trigger rows whose accounts meet its conditions, in one engine query."""
+    candidates = TRIGGERS[rule.trigger_kind].candidates(evaluation, dict(rule.trigger))
+    accounts = evaluation.table("accounts")
+    if candidates is None or accounts is None:
+        return []
+    joined = candidates.inner_join(accounts, "customer_id")
+    joined = apply_conditions(joined, rule.conditions)
+    rows = connect("duckdb").to_pyarrow(joined.select(*MATCH_COLUMNS)).to_pylist()
+    return [
+        Match(
+            account_id=int(row["customer_id"]),
+            signal=row["signal"],
+            level=row["level"] or "",
+            occurrence=row["occurrence"],
+            occurred_on=row["occurred_on"],
+            detail=json.loads(row["detail"]) if row["detail"] else {},
+            mrr=row["mrr"],
+        )
+        for row in rows
+    ]
+
+
+def _priority(match: Match) -> tuple[int, float, int, str]:
+    return (LEVEL_RANK.get(match.level, 3), -(match.mrr or 0.0), match.account_id, match.occurrence)
+
+
+def apply_caps(
+    rules: Sequence[Rule],
+    matches: dict[int, list[Match]],
+    state: RunState,
+    report: RunReport,
+) -> tuple[list[_Accepted], list[ActionLog]]:
+    """Decide which matches become alerts: not yet alerted, and within every cap."""
+    as_of = state.as_of
+    account_ids = {m.account_id for found in matches.values() for m in found}
+    accounts = Account.objects.only("pk", "name", "cs_owner_id", "owner_id").in_bulk(account_ids)
+    per_owner_today: Counter[int | None] = Counter(
+        dict(
+            Alert.objects.filter(as_of=as_of)
+            .values_list("owner_id")
+            .annotate(n=Count("pk"))
+            .values_list("owner_id", "n")
+        )
+    )
+    global_cap = state.settings.daily_cap_per_owner
+    accepted: list[_Accepted] = []
+    decisions: list[ActionLog] = []
+    for rule in rules:
+        found = sorted(matches.get(rule.pk, []), key=_priority)
+        if not found:
+            continue
+        existing = set(
+            Alert.objects.filter(rule=rule, account_id__in={m.account_id for m in found})
+            .values_list("account_id", "occurrence")
+        )
+        recent: Counter[int] = Counter()
+        if rule.max_enrolments:
+            since = as_of - timedelta(days=rule.enrolment_window_days)
+            recent.update(
+                dict(
+                    Alert.objects.filter(rule=rule, as_of__gt=since, as_of__lte=as_of)
+                    .values_list("account_id")
+                    .annotate(n=Count("pk"))
+                    .values_list("account_id", "n")
+                )
+            )
+        rule_today: Counter[int | None] = Counter(
+            dict(
+                Alert.objects.filter(rule=rule, as_of=as_of)
+                .values_list("owner_id")
+                .annotate(n=Count("pk"))
+                .values_list("owner_id", "n")
+            )
+        )
+        for match in found:
+            if (match.account_id, match.occurrence) in existing:
+                report.counts["already"] += 1
+                continue
+            account = accounts[match.account_id]
+            owner = resolve(rule.owner_role, account, state.people)
+            reason = None
+            if rule.max_enrolments and recent[match.account_id] >= rule.max_enrolments:
+                reason = "re-enrolment cap"
+            elif rule.daily_cap_per_owner and rule_today[owner] >= rule.daily_cap_per_owner:
+                reason = "rule's daily cap per owner"
+            elif global_cap and per_owner_today[owner] >= global_cap:
+                reason = "daily cap per owner"
+            if reason is not None:
+                report.counts["capped"] += 1
+                decisions.append(
+                    actions.log_entry(
+                        run=state.log, rule=rule, alert=None, account_id=match.account_id,
+                        action="match", outcome=Outcome.CAPPED, message=reason,
+                        detail={"signal": match.signal, "occurrence": match.occurrence},
+                        now=state.now,
+                    )
+                )
+                continue
+            existing.add((match.account_id, match.occurrence))
+            recent[match.account_id] += 1
+            rule_today[owner] += 1
+            per_owner_today[owner] += 1
+            accepted.append(_Accepted(rule, match, owner))
+    # One order for every run (rule, account, occurrence), so two runs at once take row locks
+    # in the same order and never deadlock.
+    accepted.sort(key=lambda a: (a.rule.priority, a.rule.key, a.match.account_id,
+                                 a.match.occurrence))
+    return accepted, decisions
+
+
+# --- acting ------------------------------------------------------------------------------------
+
+
+def _heading(item: _Accepted, account: Account) -> str:
+    return f"{item.rule.key} · {account.name} · {signal_label(item.match.signal)} " \
+           f"({item.match.occurrence})"
+
+
+def _describe(
+    accepted: Sequence[_Accepted], state: RunState, say: Callable[[str], None], report: RunReport
+) -> None:
+    accounts = Account.objects.in_bulk({a.match.account_id for a in accepted})
+    for item in accepted:
+        account = accounts[item.match.account_id]
+        report.counts["alerts"] += 1
+        say(_("would raise: %(alert)s") % {"alert": _heading(item, account)})
+        context = ActionContext(state, item.rule, account, item.match, alert=None)
+        for params in item.rule.actions:
+            action_type = ACTION_TYPES[params["type"]]
+            say(f"  - {action_type.describe(context, _params(params))}")
+
+
+def _params(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key != "type"}
+
+
+def _write(
+    accepted: Sequence[_Accepted],
+    decisions: list[ActionLog],
+    state: RunState,
+    say: Callable[[str], None],
+    report: RunReport,
+) -> None:
+    ActionLog.objects.bulk_create(decisions, batch_size=1000)
+    accounts = Account.objects.in_bulk({a.match.account_id for a in accepted})
+    for start in range(0, len(accepted), WRITE_BATCH):
+        batch = accepted[start : start + WRITE_BATCH]
+        lines: list[str] = []
+        with transaction.atomic():
+            entries: list[ActionLog] = []
+            for item in batch:
+                entries += _enrol_and_act(item, accounts[item.match.account_id], state, lines,
+                                          report)
+            ActionLog.objects.bulk_create(entries, batch_size=1000)
+        for line in lines:
+            say(line)
+
+
+def _enrol_and_act(
+    item: _Accepted, account: Account, state: RunState, lines: list[str], report: RunReport
+) -> list[ActionLog]:
+    alert, created = actions.enrol_alert(
+        rule=item.rule, match=item.match, as_of=state.as_of, owner_id=item.owner_id, now=state.now
+    )
+    if not created:
+        report.counts["already"] += 1
+        return []
+    report.counts["alerts"] += 1
+    lines.append(_("alert: %(alert)s") % {"alert": _heading(item, account)})
+    entries = [
+        actions.log_entry(
+            run=state.log, rule=item.rule, alert=alert, account_id=account.pk, action="match",
+            outcome=Outcome.ENROLLED, detail={"signal": item.match.signal},
+            now=state.now,
+        )
+    ]
+    context = ActionContext(state, item.rule, account, item.match, alert=alert)
+    for params in item.rule.actions:
+        name = params["type"]
+        try:
+            with transaction.atomic():
+                result = ACTION_TYPES[name].run(context, _params(params))
+        except Exception as error:  # one failing action must not stop the others
+            result = ActionResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
+        report.counts["actions"] += 1
+        report.counts[f"action_{result.outcome}"] += 1
+        lines.append(f"  - {name}: {result.message} ({Outcome(result.outcome).label})")
+        entries.append(
+            actions.log_entry(
+                run=state.log, rule=item.rule, alert=alert, account_id=account.pk, action=name,
+                outcome=result.outcome, message=result.message, detail=result.detail,
+                now=state.now,
+            )
+        )
+    return entries
+
+
+# --- escalation --------------------------------------------------------------------------------
+
+
+def escalate_overdue(state: RunState, say: Callable[[str], None], report: RunReport) -> None:
+    """Tasks still open at the end of their escalation deadline go to the lead."""
+    due = (
+        Escalation.objects.filter(status=EscalationStatus.PENDING, deadline__lte=state.as_of)
+        .select_related("task", "account", "alert")
+        .order_by("deadline", "pk")
+    )
+    for escalation in due:
+        task = escalation.task
+        if task is None or task.status != TaskStatus.OPEN:
+            if not state.dry_run:
+                actions.resolve_escalation(escalation)
+            report.counts["escalations_resolved"] += 1
+            continue
+        lead = resolve(escalation.to, escalation.account, state.people)
+        title = _("Escalated: %(task)s (due %(due)s)") % {
+            "task": task.title,
+            "due": task.due_on.isoformat() if task.due_on else "—",
+        }
+        if state.dry_run:
+            report.counts["escalated"] += 1
+            say(_("would escalate: %(title)s") % {"title": title})
+            continue
+        body = _("Not done by %(deadline)s: %(task)s") % {
+            "deadline": escalation.deadline.isoformat(),
+            "task": task.title,
+        }
+        if actions.escalate(
+            escalation,
+            lead_id=lead,
+            title=title,
+            body=body,
+            lead_task_due_on=state.calendar.add_business_days(state.as_of, 1),
+            now=state.now,
+        ):
+            report.counts["escalated"] += 1
+            say(_("escalated: %(title)s") % {"title": title})
+            ActionLog.objects.create(
+                run=state.log, rule=escalation.alert.rule if escalation.alert else None,
+                alert=escalation.alert, account=escalation.account, action="escalation",
+                outcome=Outcome.DONE, message=title,
+                detail={"escalation_id": escalation.pk, "lead": lead, "task_id": task.pk},
+                created_at=state.now,
+            )

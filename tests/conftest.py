@@ -20,6 +20,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from postgres_cluster import PostgresCluster, missing_binaries
 
 STORE = os.environ.get("KIZUNA_TEST_STORE", "sqlite")
+# Messages of commands and functions run by the tests are asserted in English; pages still
+# negotiate their language per request (tests that check Japanese ask for it).
+os.environ["KIZUNA_LANGUAGE"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> Iterator[None]:
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 
 
 def pytest_report_header(config: pytest.Config) -> str:

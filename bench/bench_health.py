@@ -23,13 +23,15 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
-from kizuna.engine.health import score_accounts, score_history
+from kizuna.engine.health import date_batches, score_accounts, score_history
 from kizuna.engine.health_measures import HealthInputs
 from kizuna.health.scorecards import load_preset
 
 LAST_DAY = date(2024, 12, 31)
 SEED = 20240401
 MEMORY_LIMIT = "6GB"
+# Days of history per query: bounds memory (≈ 100k accounts × 31 days of scores at a time).
+HISTORY_BATCH_DAYS = 31
 
 
 def _ids(indices: np.ndarray, prefix: str, count: int) -> pa.Array:
@@ -165,9 +167,11 @@ def run_phase(phase: str, accounts: int, days: int, scorecard_name: str) -> dict
     else:
         dates = [LAST_DAY - timedelta(days=offset) for offset in range(days)]
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "history.parquet"
-            con.to_parquet(score_history(inputs, scorecard, dates), path)
-            rows = con.read_parquet(path).count().execute()
+            rows = 0
+            for index, batch in enumerate(date_batches(dates, HISTORY_BATCH_DAYS)):
+                path = Path(folder) / f"history-{index:03d}.parquet"
+                con.to_parquet(score_history(inputs, scorecard, batch), path)
+                rows += con.read_parquet(path).count().execute()
     elapsed = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {

@@ -9,7 +9,15 @@ import ibis
 import pytest
 from health_builders import Inputs, T
 
-from kizuna.engine.health import AccountHealth, Guardrail, Scorecard, band_points, score_accounts
+from kizuna.engine.health import (
+    AccountHealth,
+    Guardrail,
+    Scorecard,
+    band_points,
+    date_batches,
+    score_accounts,
+    score_history,
+)
 from kizuna.health.scorecards import load_preset
 
 PRESET_B = load_preset("B")
@@ -320,3 +328,24 @@ def test_before_a_feed_starts_its_components_are_missing() -> None:
     inputs.rows["tickets"].clear()
     inputs.ticket("a", "question", day=T + timedelta(days=1))
     assert scores(inputs)["a"].missing == ["nps", "support"]
+
+
+def test_history_in_batches_equals_one_query() -> None:
+    inputs = Inputs()
+    account(inputs, "a", active_users=700, renewal_days=100, seats_before=100, seats_now=107)
+    built = inputs.build()
+    dates = [T - timedelta(days=offset) for offset in range(10)]
+    con = ibis.duckdb.connect()
+
+    def rows(batch: list[date]) -> list[tuple[object, ...]]:
+        table = con.to_pyarrow(score_history(built, PRESET_B, batch))
+        return sorted(
+            zip(
+                *(table.column(name).to_pylist() for name in ("as_of", "score", "status")),
+                strict=True,
+            )
+        )
+
+    assert [len(batch) for batch in date_batches(dates, 4)] == [4, 4, 2]
+    batched = [row for batch in date_batches(dates, 4) for row in rows(batch)]
+    assert sorted(batched) == rows(dates)

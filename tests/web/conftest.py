@@ -35,6 +35,12 @@ from kizuna.usage.models import UsageDaily
 JAN, FEB = date(2024, 1, 1), date(2024, 2, 1)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # The default hasher is slow on purpose; these tests log in dozens of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _user(name: str, role: str | None, team: Team | None = None) -> User:
     user = User.objects.create_user(name, password=PASSWORD, is_superuser=role is None)
     if role is not None:

@@ -144,7 +144,8 @@ def test_nps_and_churn_reasons(client: Client, company: Company) -> None:
     assert reasons["y"] == [1, 0, 0, 0, 0]
     # The CSM of Acme does not see Globex's churn.
     html = _html(client, company, "/cs/?from=2024-01&to=2024-02", "csm")
-    assert traces(html, "chart-churn-reasons")["Churned accounts"]["y"] == [0, 0, 0, 0, 0]
+    assert 'id="chart-churn-reasons"' not in html
+    assert "No churn in this period." in html
 
 
 def test_contract_ranking_and_impact_risk(client: Client, company: Company) -> None:
@@ -178,7 +179,7 @@ def test_contracts_respect_the_book(client: Client, company: Company) -> None:
     assert "Acme" not in content
 
 
-@pytest.mark.parametrize(("url", "budget"), [("/sales/", 12), ("/cs/", 16), ("/contracts/", 10)])
+@pytest.mark.parametrize(("url", "budget"), [("/sales/", 12), ("/cs/", 12), ("/contracts/", 9)])
 def test_dashboard_query_budgets(
     client: Client, company: Company, django_assert_max_num_queries: object, url: str, budget: int
 ) -> None:

@@ -102,5 +102,5 @@ def test_dashboard_query_budget(
     client: Client, company: Company, django_assert_max_num_queries: object
 ) -> None:
     client.force_login(company.users["executive"])
-    with django_assert_max_num_queries(12):  # type: ignore[operator]
+    with django_assert_max_num_queries(8):  # type: ignore[operator]
         assert client.get("/executive/").status_code == 200

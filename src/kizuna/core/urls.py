@@ -6,5 +6,7 @@ urlpatterns = [
     path("api/", include("kizuna.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("deals/", include("kizuna.pipeline.urls")),
+    path("data/", include("kizuna.ingest.urls")),
+    path("playbooks/", include("kizuna.playbooks.urls")),
     path("", include("kizuna.web.urls")),
 ]

@@ -302,6 +302,15 @@ def score_history(inputs: HealthInputs, scorecard: Scorecard, dates: Sequence[da
     return score_table(measure_values(inputs, grid, scorecard), scorecard)
 
 
+def date_batches(dates: Sequence[date], batch_size: int) -> list[list[date]]:
+    """Sorted dates cut into runs of at most ``batch_size``, for a history recompute whose
+    memory must stay bounded: each batch is one :func:`score_history` query, and a batch of
+    consecutive days shares its input windows, so batches of weeks or months cost little more
+    than one query over the whole year."""
+    ordered = sorted(set(dates))
+    return [ordered[start : start + batch_size] for start in range(0, len(ordered), batch_size)]
+
+
 # --- results for people ----------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ are typed by people and drift. Four checks, each over the accounts a user may se
 
 - **plan**: the account's plan vs the plan of the base-plan item in service today;
 - **renewal date**: the account's renewal date vs the end of the current committed term of
-  its subscription (start + whole terms);
+  its subscription (start + whole terms); a month-to-month subscription needs none;
 - **MRR**: MRR billed (the last paid invoice of each subscription in service, divided by the
   months of its billing period, in the reporting currency) vs MRR computed from the
   subscription items (the account's latest month of the revenue results);
@@ -221,6 +221,8 @@ def _renewal(account: Account, subscriptions: list[_InService], as_of: date) -> 
     subscription = entry.subscription
     if subscription.ended_on is not None:
         return []  # ending, not renewing: there is no renewal date to agree on
+    if subscription.term_months <= 1 and account.renewal_date is None:
+        return []  # month to month: nothing committed, a CRM renewal date is optional
     term_end = committed_term_end(subscription, as_of)
     if account.renewal_date == term_end:
         return []
@@ -280,11 +282,11 @@ def _billed_mrr(in_service: dict[int, list[_InService]], as_of: date) -> dict[in
     for account_id, entries in in_service.items():
         total: Decimal | None = Decimal(0)
         for entry in entries:
-            invoice = last_paid.get(entry.subscription.pk)
-            if invoice is None or total is None:
+            paid = last_paid.get(entry.subscription.pk)
+            if paid is None or total is None:
                 continue
-            rate = _rate(invoice.currency, invoice.issued_on, rates)
-            total = None if rate is None else total + invoice.amount * rate / entry.period_months
+            fx = _rate(paid.currency, paid.issued_on, rates)
+            total = None if fx is None else total + paid.amount * fx / entry.period_months
         billed[account_id] = total
     return billed
 
@@ -297,16 +299,16 @@ def _mrr(
 ) -> list[Disagreement]:
     if not subscriptions or billed is None:
         return []
-    item_mrr = item_mrr or Decimal(0)
+    computed = item_mrr or Decimal(0)
     billed = billed.quantize(Decimal(1))
-    if abs(billed - item_mrr) <= abs(item_mrr) * MRR_TOLERANCE:
+    if abs(billed - computed) <= abs(computed) * MRR_TOLERANCE:
         return []
     return [
         _disagreement(
             "mrr",
             account,
             None,
-            item_mrr.normalize(),
+            computed.quantize(Decimal(1)),
             billed,
             gettext("MRR billed by the last paid invoices is not the MRR of the subscriptions"),
         )

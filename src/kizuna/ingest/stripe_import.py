@@ -13,7 +13,7 @@ they were); with ``skip_invalid`` the others are written and the skipped ones re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,7 +129,7 @@ def write_stripe_data(
     data: StripeData, cursors: Mapping[str, int], *, skip_invalid: bool = False
 ) -> StripeReport:
     report = StripeReport()
-    listed = {
+    listed: dict[str, Sequence[object]] = {
         "products": data.products,
         "prices": data.prices,
         "customers": data.customers,

@@ -77,7 +77,9 @@ def validate_actions(items: Any) -> list[str]:
             problems.append(f"action {index}: unknown type {item['type']!r}")
             continue
         params = {key: value for key, value in item.items() if key != "type"}
-        problems.extend(f"action {index} ({item['type']}): {p}" for p in action_type.validate(params))
+        problems.extend(
+            f"action {index} ({item['type']}): {p}" for p in action_type.validate(params)
+        )
     return problems
 
 
@@ -235,9 +237,7 @@ def chat(context: ActionContext, params: dict[str, Any]) -> ActionResult:
         _("Signal"): signal_label(context.match.signal),
         _("Rule"): context.rule.name,
     }
-    return ActionResult(
-        Outcome.PENDING, text, {"url": url, "payload": chat_payload(text, fields)}
-    )
+    return ActionResult(Outcome.PENDING, text, {"url": url, "payload": chat_payload(text, fields)})
 
 
 # --- tasks and escalation ----------------------------------------------------------------------
@@ -371,9 +371,7 @@ def escalate(context: ActionContext, params: dict[str, Any]) -> ActionResult:
     )
     if escalation.lead_task is not None:
         context.tasks.append(escalation.lead_task)
-    return ActionResult(
-        Outcome.DONE, title, {"escalation_id": escalation.pk, "lead": lead}
-    )
+    return ActionResult(Outcome.DONE, title, {"escalation_id": escalation.pk, "lead": lead})
 
 
 # --- account properties ------------------------------------------------------------------------
@@ -501,4 +499,3 @@ def attach_summary(context: ActionContext, params: dict[str, Any]) -> ActionResu
     summary = account_summary(context.account.pk, context.run.as_of)
     count = actions.attach_summary(tasks=context.tasks, alert=context.alert, summary=summary)
     return ActionResult(Outcome.DONE, _("summary attached"), {"tasks": count})
-

@@ -259,7 +259,7 @@ def schedule_escalation(
     try:
         with transaction.atomic():
             escalation = Escalation.objects.create(
-                account_id=task.account_id,
+                account_id=task.account_id,  # type: ignore[misc]  # playbook tasks have one
                 alert=alert,
                 task=task,
                 to=to,
@@ -287,9 +287,9 @@ def escalate(
     The pending → escalated change is a conditional update, so of two runs at once exactly one
     escalates.
     """
-    claimed = Escalation.objects.filter(
-        pk=escalation.pk, status=EscalationStatus.PENDING
-    ).update(status=EscalationStatus.ESCALATED, escalated_at=now, escalated_to_id=lead_id)
+    claimed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.PENDING).update(
+        status=EscalationStatus.ESCALATED, escalated_at=now, escalated_to_id=lead_id
+    )
     if not claimed:
         return False
     escalation.refresh_from_db()
@@ -332,11 +332,20 @@ def escalate_now(
 ) -> Escalation:
     """Escalate without waiting for a deadline (e.g. a health score turned critical)."""
     escalation = Escalation.objects.create(
-        account=account, alert=alert, task=None, to=to, deadline=as_of, reason=reason[:200],
+        account=account,
+        alert=alert,
+        task=None,
+        to=to,
+        deadline=as_of,
+        reason=reason[:200],
         created_at=now,
     )
     escalate(
-        escalation, lead_id=lead_id, title=title, body=body, lead_task_due_on=lead_task_due_on,
+        escalation,
+        lead_id=lead_id,
+        title=title,
+        body=body,
+        lead_task_due_on=lead_task_due_on,
         now=now,
     )
     escalation.refresh_from_db()
@@ -428,9 +437,7 @@ def open_deal(
 
 
 @transaction.atomic
-def attach_summary(
-    *, tasks: Sequence[Task], alert: Alert | None, summary: dict[str, Any]
-) -> int:
+def attach_summary(*, tasks: Sequence[Task], alert: Alert | None, summary: dict[str, Any]) -> int:
     """Put the account summary on the alert's tasks (and on the alert itself)."""
     for task in tasks:
         task.context = {**task.context, "summary": summary}

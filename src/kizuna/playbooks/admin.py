@@ -23,7 +23,21 @@ from kizuna.playbooks.rules import RuleSpec
 class RuleForm(forms.ModelForm[Rule]):
     class Meta:
         model = Rule
-        fields = "__all__"
+        fields = [
+            "key",
+            "name",
+            "description",
+            "enabled",
+            "priority",
+            "trigger_kind",
+            "trigger",
+            "conditions",
+            "actions",
+            "owner_role",
+            "max_enrolments",
+            "enrolment_window_days",
+            "daily_cap_per_owner",
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -33,7 +33,7 @@ from kizuna.crm.models import Account, ChurnRecord
 from kizuna.engine.backends import connect
 from kizuna.engine.signals import SIGNAL_DETECTORS, applicable_detectors, signal_table
 from kizuna.engine.signals_common import SignalInputs, SignalSettings, customer_universe
-from kizuna.health.models import HealthScore
+from kizuna.health.models import HealthScore, HealthStatus
 from kizuna.playbooks.models import Alert
 from kizuna.playbooks.store_inputs import StoreSnapshot
 from kizuna.usage.models import UsageDaily
@@ -99,8 +99,20 @@ class BacktestResult:
 def _add_months(day: date, months: int) -> date:
     month_index = day.year * 12 + day.month - 1 + months
     year, month = divmod(month_index, 12)
-    last_day = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30,
-                31, 30, 31, 31, 30, 31, 30, 31][month]
+    last_day = [
+        31,
+        29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28,
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ][month]
     return date(year, month + 1, min(day.day, last_day))
 
 
@@ -117,13 +129,17 @@ def historical_inputs(tables: dict[str, pa.Table]) -> SignalInputs:
     (MRR is then estimated from the subscriptions in force on each date)."""
     backend = connect("duckdb")
     kept = {k: v for k, v in tables.items() if k not in ("customer_mrr", "health")}
-    return SignalInputs(**{name: backend.create_table(f"bt_{name}", table)
-                           for name, table in kept.items()})
+    return SignalInputs(
+        **{name: backend.create_table(f"bt_{name}", table) for name, table in kept.items()}
+    )
 
 
 def signal_history(
-    inputs: SignalInputs, dates: Sequence[date], names: Sequence[str],
-    settings: SignalSettings | None = None, level: str | None = "high",
+    inputs: SignalInputs,
+    dates: Sequence[date],
+    names: Sequence[str],
+    settings: SignalSettings | None = None,
+    level: str | None = "high",
 ) -> list[tuple[str, date, str]]:
     """``(customer_id, as_of, signal)`` for each sampled date a signal was detected."""
     settings = settings or SignalSettings()
@@ -188,10 +204,14 @@ def run_backtest(
     # period can still have been foreseen.
     dates = sample_dates(start - timedelta(days=lookback_days), end, step_days)
     history = signal_history(inputs, dates, names)
-    churn_rows = churns if churns is not None else [
-        (str(account), day) for account, day in ChurnRecord.objects.values_list(
-            "account_id", "churned_on")
-    ]
+    churn_rows = (
+        churns
+        if churns is not None
+        else [
+            (str(account), day)
+            for account, day in ChurnRecord.objects.values_list("account_id", "churned_on")
+        ]
+    )
     churn_days: dict[str, list[date]] = defaultdict(list)
     for customer, day in churn_rows:
         churn_days[customer].append(day)
@@ -205,17 +225,24 @@ def run_backtest(
             if not start < churned_on <= end:
                 continue
             result.churned += 1
-            early = [s for d, s in signal_days.get(customer, [])
-                     if churned_on - timedelta(days=lookback_days) <= d
-                     <= churned_on - timedelta(days=lead_days)]
+            early = [
+                s
+                for d, s in signal_days.get(customer, [])
+                if churned_on - timedelta(days=lookback_days)
+                <= d
+                <= churned_on - timedelta(days=lead_days)
+            ]
             result.churned_with_early_signal += bool(early)
             for signal in set(early):
-                counts = result.by_signal.setdefault(signal, {"signalled": 0, "churned": 0,
-                                                              "foresaw_churns": 0})
+                counts = result.by_signal.setdefault(
+                    signal, {"signalled": 0, "churned": 0, "foresaw_churns": 0}
+                )
                 counts["foresaw_churns"] += 1
 
     def churned_within(customer: str, day: date) -> bool:
-        return any(day < c <= day + timedelta(days=horizon_days) for c in churn_days.get(customer, ()))
+        return any(
+            day < c <= day + timedelta(days=horizon_days) for c in churn_days.get(customer, ())
+        )
 
     # Precision: accounts signalled in the period early enough for 90 days of outcome.
     last_signal_day = end - timedelta(days=horizon_days)
@@ -231,8 +258,9 @@ def run_backtest(
     result.signalled = len(per_account)
     result.signalled_then_churned = sum(per_account.values())
     for signal, accounts in per_signal.items():
-        counts = result.by_signal.setdefault(signal, {"signalled": 0, "churned": 0,
-                                                      "foresaw_churns": 0})
+        counts = result.by_signal.setdefault(
+            signal, {"signalled": 0, "churned": 0, "foresaw_churns": 0}
+        )
         counts["signalled"] = len(accounts)
         counts["churned"] = sum(accounts.values())
 
@@ -291,12 +319,18 @@ def churn_post_mortem(
         (day, None if score is None else float(score), status)
         for day, score, status in HealthScore.objects.filter(
             account=account, date__gte=since, date__lte=churn.churned_on
-        ).order_by("date", "-scorecard__is_default").values_list("date", "score", "status")
+        )
+        .order_by("date", "-scorecard__is_default")
+        .values_list("date", "score", "status")
     ]
     seen_days: dict[date, tuple[float | None, str]] = {}
     for day, score, status in health:
         seen_days.setdefault(day, (score, status))
-    trajectory = [(day, *seen_days[day]) for day in sorted(seen_days)]
+    labels = dict(HealthStatus.choices)
+    trajectory = [
+        (day, seen_days[day][0], str(labels.get(seen_days[day][1], seen_days[day][1])))
+        for day in sorted(seen_days)
+    ]
 
     signals: list[tuple[date, date, str]] = []
     if replay:
@@ -304,7 +338,8 @@ def churn_post_mortem(
         customer = str(account.pk)
         own = {
             name: table.filter(pc.equal(table.column("customer_id"), customer))
-            if "customer_id" in table.column_names else table
+            if "customer_id" in table.column_names
+            else table
             for name, table in tables.items()
         }
         inputs = historical_inputs(own)
@@ -334,7 +369,7 @@ def churn_post_mortem(
                 level=alert.level,
                 occurred_on=alert.occurred_on,
                 raised_at=alert.created_at,
-                status=alert.status,
+                status=str(alert.get_status_display()),
                 handled_at=alert.handled_at,
                 hours_to_handle=hours,
                 tasks_done=sum(task.status == "done" for task in tasks),

@@ -23,7 +23,7 @@ NPS_MEETING_HOURS = 48
 # W2: below this health score the CS lead reviews the renewal.
 RENEWAL_REVIEW_HEALTH_BELOW = 60
 # Against alert fatigue: signals that recur monthly raise at most one alert a month.
-MONTHLY = {"max_enrolments": 1, "enrolment_window_days": 30}
+MONTHLY: dict[str, Any] = {"max_enrolments": 1, "enrolment_window_days": 30}
 
 IMPROVEMENT_PLAN = _(
     "Improvement plan for {account}\n"
@@ -196,8 +196,10 @@ def default_rule_data() -> list[dict[str, Any]]:
             "actions": [
                 _notify("cs_lead", "cs_owner"),
                 _task(
-                    _("Review the at-risk renewal of {account}"), "renewal_review",
-                    assignee="cs_lead", days=5,
+                    _("Review the at-risk renewal of {account}"),
+                    "renewal_review",
+                    assignee="cs_lead",
+                    days=5,
                 ),
                 SUMMARY,
             ],
@@ -224,8 +226,10 @@ def default_rule_data() -> list[dict[str, Any]]:
                 _notify("sales_owner", "cs_owner", title=_("Renewal of {account} in 30 days")),
                 {"type": "email", "to": ["sales_owner"]},
                 _task(
-                    _("Finalise the renewal contract of {account}"), "renewal_contract",
-                    assignee="sales_owner", days=5,
+                    _("Finalise the renewal contract of {account}"),
+                    "renewal_contract",
+                    assignee="sales_owner",
+                    days=5,
                 ),
             ],
             "owner_role": "sales_owner",
@@ -270,9 +274,7 @@ def default_rule_data() -> list[dict[str, Any]]:
             "critical_bugs",
             [
                 {"type": "escalate", "to": "cs_lead"},
-                _task(
-                    _("Bring in technical support for {account}"), "support_escalation", days=1
-                ),
+                _task(_("Bring in technical support for {account}"), "support_escalation", days=1),
                 SUMMARY,
             ],
             priority=12,
@@ -292,8 +294,11 @@ def default_rule_data() -> list[dict[str, Any]]:
             "key_contact_left",
             [
                 _notify("cs_owner", "sales_owner"),
-                _task(_("Build the relationship with the new contact at {account}"),
-                      "relationship", days=5),
+                _task(
+                    _("Build the relationship with the new contact at {account}"),
+                    "relationship",
+                    days=5,
+                ),
             ],
             priority=14,
         ),
@@ -310,8 +315,7 @@ def default_rule_data() -> list[dict[str, Any]]:
             "competitor_interest",
             [
                 _notify("cs_owner", "sales_owner"),
-                _task(_("Check how {account} compares us with competitors"), "competitive",
-                      days=3),
+                _task(_("Check how {account} compares us with competitors"), "competitive", days=3),
             ],
             levels=["medium", "high"],
             priority=30,
@@ -348,8 +352,12 @@ def default_rule_data() -> list[dict[str, Any]]:
             "trigger": {"band": "risk"},
             "actions": [
                 _notify("cs_owner", "cs_lead"),
-                _task(_("Improvement plan for {account}"), "improvement_plan", days=5,
-                      description=IMPROVEMENT_PLAN),
+                _task(
+                    _("Improvement plan for {account}"),
+                    "improvement_plan",
+                    days=5,
+                    description=IMPROVEMENT_PLAN,
+                ),
             ],
             "priority": 17,
         },
@@ -358,8 +366,10 @@ def default_rule_data() -> list[dict[str, Any]]:
             "seats-nearly-full",
             _("Seats nearly full"),
             "seats_nearly_full",
-            [_notify("cs_owner"),
-             _task(_("Propose the next plan up to {account}"), "upsell_proposal", days=5)],
+            [
+                _notify("cs_owner"),
+                _task(_("Propose the next plan up to {account}"), "upsell_proposal", days=5),
+            ],
             priority=60,
         ),
         _signal_rule(
@@ -391,8 +401,13 @@ def default_rule_data() -> list[dict[str, Any]]:
             "renewal-upsell",
             _("Renewal with upsell"),
             "renewal_upsell",
-            [_task(_("Prepare a renewal proposal with an upsell for {account}"),
-                   "renewal_upsell", days=10)],
+            [
+                _task(
+                    _("Prepare a renewal proposal with an upsell for {account}"),
+                    "renewal_upsell",
+                    days=10,
+                )
+            ],
             priority=63,
         ),
         _signal_rule(
@@ -433,8 +448,11 @@ def default_rule_data() -> list[dict[str, Any]]:
                     "owner": "cs_owner",
                     "title": _("Cross-sell: {account}"),
                 },
-                _task(_("Confirm expansion needs with {account} (meeting notes)"),
-                      "expansion_needs", days=10),
+                _task(
+                    _("Confirm expansion needs with {account} (meeting notes)"),
+                    "expansion_needs",
+                    days=10,
+                ),
             ],
             levels=["high"],
             description=_("High-MRR single-product customer: open an upsell deal."),

@@ -44,7 +44,7 @@ def post_json(url: str, payload: dict[str, Any], timeout: float = CHAT_TIMEOUT_S
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)

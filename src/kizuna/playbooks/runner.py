@@ -161,16 +161,16 @@ def run_playbooks(
     for rule in chosen:
         problems = RuleSpec.from_model(rule).problems()
         if problems:
-            say(_("skipped invalid rule %(rule)s: %(problems)s")
-                % {"rule": rule.key, "problems": "; ".join(problems)})
+            say(
+                _("skipped invalid rule %(rule)s: %(problems)s")
+                % {"rule": rule.key, "problems": "; ".join(problems)}
+            )
             report.counts["invalid_rules"] += 1
         else:
             valid.append(rule)
 
     if not dry_run:
-        state.log = RunLog.objects.create(
-            as_of=as_of, started_at=now, status=RunStatus.RUNNING
-        )
+        state.log = RunLog.objects.create(as_of=as_of, started_at=now, status=RunStatus.RUNNING)
         report.run_id = state.log.pk
     try:
         snapshot = StoreSnapshot(as_of)
@@ -228,12 +228,16 @@ def run_playbooks(
 def summary_line(report: RunReport) -> str:
     counts = report.counts
     template = (
-        _("Dry run as of %(as_of)s: %(matches)s matches, would raise %(alerts)s alerts "
-          "(%(already)s already raised, %(capped)s capped), would escalate %(escalated)s tasks.")
+        _(
+            "Dry run as of %(as_of)s: %(matches)s matches, would raise %(alerts)s alerts "
+            "(%(already)s already raised, %(capped)s capped), would escalate %(escalated)s tasks."
+        )
         if report.dry_run
-        else _("Run as of %(as_of)s: %(matches)s matches, %(alerts)s alerts raised "
-               "(%(already)s already raised, %(capped)s capped), %(actions)s actions, "
-               "%(escalated)s tasks escalated.")
+        else _(
+            "Run as of %(as_of)s: %(matches)s matches, %(alerts)s alerts raised "
+            "(%(already)s already raised, %(capped)s capped), %(actions)s actions, "
+            "%(escalated)s tasks escalated."
+        )
     )
     return template % {
         "as_of": report.as_of.isoformat(),
@@ -304,8 +308,9 @@ def apply_caps(
         if not found:
             continue
         existing = set(
-            Alert.objects.filter(rule=rule, account_id__in={m.account_id for m in found})
-            .values_list("account_id", "occurrence")
+            Alert.objects.filter(
+                rule=rule, account_id__in={m.account_id for m in found}
+            ).values_list("account_id", "occurrence")
         )
         recent: Counter[int] = Counter()
         if rule.max_enrolments:
@@ -343,8 +348,13 @@ def apply_caps(
                 report.counts["capped"] += 1
                 decisions.append(
                     actions.log_entry(
-                        run=state.log, rule=rule, alert=None, account_id=match.account_id,
-                        action="match", outcome=Outcome.CAPPED, message=reason,
+                        run=state.log,
+                        rule=rule,
+                        alert=None,
+                        account_id=match.account_id,
+                        action="match",
+                        outcome=Outcome.CAPPED,
+                        message=reason,
                         detail={"signal": match.signal, "occurrence": match.occurrence},
                         now=state.now,
                     )
@@ -357,8 +367,9 @@ def apply_caps(
             accepted.append(_Accepted(rule, match, owner))
     # One order for every run (rule, account, occurrence), so two runs at once take row locks
     # in the same order and never deadlock.
-    accepted.sort(key=lambda a: (a.rule.priority, a.rule.key, a.match.account_id,
-                                 a.match.occurrence))
+    accepted.sort(
+        key=lambda a: (a.rule.priority, a.rule.key, a.match.account_id, a.match.occurrence)
+    )
     return accepted, decisions
 
 
@@ -366,8 +377,10 @@ def apply_caps(
 
 
 def _heading(item: _Accepted, account: Account) -> str:
-    return f"{item.rule.key} · {account.name} · {signal_label(item.match.signal)} " \
-           f"({item.match.occurrence})"
+    return (
+        f"{item.rule.key} · {account.name} · {signal_label(item.match.signal)} "
+        f"({item.match.occurrence})"
+    )
 
 
 def _describe(
@@ -403,8 +416,9 @@ def _write(
         with transaction.atomic():
             entries: list[ActionLog] = []
             for item in batch:
-                entries += _enrol_and_act(item, accounts[item.match.account_id], state, lines,
-                                          report)
+                entries += _enrol_and_act(
+                    item, accounts[item.match.account_id], state, lines, report
+                )
             ActionLog.objects.bulk_create(entries, batch_size=1000)
         for line in lines:
             say(line)
@@ -423,8 +437,13 @@ def _enrol_and_act(
     lines.append(_("alert: %(alert)s") % {"alert": _heading(item, account)})
     entries = [
         actions.log_entry(
-            run=state.log, rule=item.rule, alert=alert, account_id=account.pk, action="match",
-            outcome=Outcome.ENROLLED, detail={"signal": item.match.signal},
+            run=state.log,
+            rule=item.rule,
+            alert=alert,
+            account_id=account.pk,
+            action="match",
+            outcome=Outcome.ENROLLED,
+            detail={"signal": item.match.signal},
             now=state.now,
         )
     ]
@@ -441,8 +460,14 @@ def _enrol_and_act(
         lines.append(f"  - {name}: {result.message} ({Outcome(result.outcome).label})")
         entries.append(
             actions.log_entry(
-                run=state.log, rule=item.rule, alert=alert, account_id=account.pk, action=name,
-                outcome=result.outcome, message=result.message, detail=result.detail,
+                run=state.log,
+                rule=item.rule,
+                alert=alert,
+                account_id=account.pk,
+                action=name,
+                outcome=result.outcome,
+                message=result.message,
+                detail=result.detail,
                 now=state.now,
             )
         )
@@ -490,9 +515,13 @@ def escalate_overdue(state: RunState, say: Callable[[str], None], report: RunRep
             report.counts["escalated"] += 1
             say(_("escalated: %(title)s") % {"title": title})
             ActionLog.objects.create(
-                run=state.log, rule=escalation.alert.rule if escalation.alert else None,
-                alert=escalation.alert, account=escalation.account, action="escalation",
-                outcome=Outcome.DONE, message=title,
+                run=state.log,
+                rule=escalation.alert.rule if escalation.alert else None,
+                alert=escalation.alert,
+                account=escalation.account,
+                action="escalation",
+                outcome=Outcome.DONE,
+                message=title,
                 detail={"escalation_id": escalation.pk, "lead": lead, "task_id": task.pk},
                 created_at=state.now,
             )

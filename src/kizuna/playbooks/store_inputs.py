@@ -43,6 +43,7 @@ HEALTH_HISTORY_DAYS = 21
 
 STAGE_CHANGE_LOOKBACK_DAYS = 31
 
+
 def customer_mrr_table(as_of: date) -> pa.Table:
     """``customer_id, mrr``: month-end MRR of the month of ``as_of`` (reporting currency)."""
     month = as_of.replace(day=1)
@@ -63,7 +64,7 @@ def health_history_table(as_of: date, days: int = HEALTH_HISTORY_DAYS) -> pa.Tab
     table = HealthScore._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT account_id, date, score, status, scorecard_id FROM {table} "  # noqa: S608
+            f"SELECT account_id, date, score, status, scorecard_id FROM {table} "
             "WHERE date > %s AND date <= %s ORDER BY account_id, date, scorecard_id",
             [as_of - timedelta(days=days), as_of],
         )
@@ -78,7 +79,9 @@ def health_history_table(as_of: date, days: int = HEALTH_HISTORY_DAYS) -> pa.Tab
         {
             "customer_id": pa.array([str(r[0]) for r in values], pa.string()),
             "date": pa.array([_as_date(r[1]) for r in values], pa.date32()),
-            "score": pa.array([None if r[2] is None else float(r[2]) for r in values], pa.float64()),
+            "score": pa.array(
+                [None if r[2] is None else float(r[2]) for r in values], pa.float64()
+            ),
             "status": pa.array([r[3] for r in values], pa.string()),
         },
         schema=HEALTH_SCHEMA.to_pyarrow(),
@@ -112,9 +115,7 @@ def latest_health_table(history: pa.Table) -> pa.Table:
 
 def account_attributes_table(mrr_table: pa.Table, health_table: pa.Table) -> pa.Table:
     """One row per account with everything a condition can test (:data:`ATTRIBUTE_SCHEMA`)."""
-    mrr = dict(
-        zip(*(mrr_table.column(n).to_pylist() for n in ("customer_id", "mrr")), strict=True)
-    )
+    mrr = dict(zip(*(mrr_table.column(n).to_pylist() for n in ("customer_id", "mrr")), strict=True))
     health = {
         customer: (score, status)
         for customer, score, status in zip(

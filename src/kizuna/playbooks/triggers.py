@@ -105,7 +105,9 @@ def validate_trigger(kind: str, params: Any) -> list[str]:
 
 def _allowed(params: dict[str, Any], required: set[str], optional: set[str]) -> list[str]:
     problems = [f"missing {name!r}" for name in sorted(required - set(params))]
-    problems += [f"unknown parameter {name!r}" for name in sorted(set(params) - required - optional)]
+    problems += [
+        f"unknown parameter {name!r}" for name in sorted(set(params) - required - optional)
+    ]
     return problems
 
 

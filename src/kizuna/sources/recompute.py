@@ -73,3 +73,11 @@ def _forecast(as_of: date) -> int:
     from kizuna.sources.store_deals import recompute_forecast
 
     return recompute_forecast(as_of)
+
+
+@register("signals")
+def _signals(as_of: date) -> int:
+    """Signals detected and playbook rules applied: alerts, tasks, escalations (as of)."""
+    from kizuna.playbooks.runner import run_playbooks
+
+    return run_playbooks(as_of).counts["alerts"]

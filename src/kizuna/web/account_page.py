@@ -342,7 +342,8 @@ class Event:
     kind: str
     title: str
     detail: str
-    url: str = ""
+    # Deals, NPS answers and tickets carry a day, not a time of day.
+    all_day: bool = False
 
 
 def _at(day: date) -> datetime:
@@ -368,6 +369,7 @@ def timeline(account: Account, context: dict[str, Any]) -> list[Event]:
                 _("Deal opened"),
                 deal.title,
                 f"{deal.pipeline.name} · {formatting.money(deal.amount_mrr)}",
+                all_day=True,
             )
         )
         if deal.closed_on:
@@ -377,6 +379,7 @@ def timeline(account: Account, context: dict[str, Any]) -> list[Event]:
                     _("Deal closed"),
                     deal.title,
                     f"{deal.get_status_display()} · {deal.stage.name}",
+                    all_day=True,
                 )
             )
     tickets = Ticket.objects.filter(account=account).order_by("-opened_at")[:TIMELINE_PER_KIND]
@@ -397,6 +400,7 @@ def timeline(account: Account, context: dict[str, Any]) -> list[Event]:
                 _("NPS answer"),
                 _("Score %(score)s") % {"score": answer.score},
                 answer.comment[:200],
+                all_day=True,
             )
         )
     for task in context["tasks"]:

@@ -64,6 +64,11 @@ class Chart:
     extra_classes: str = ""
     notes: Sequence[str | Promise] = field(default_factory=tuple)
 
+    @property
+    def is_empty(self) -> bool:
+        """No data: the page says so instead of drawing empty axes."""
+        return self.table is not None and not self.table.rows
+
 
 def to_float(value: Decimal | int | float | None) -> float | None:
     return None if value is None else float(value)
@@ -75,13 +80,14 @@ def currency_symbol() -> str:
 
 
 def axis_format(axis: Axis) -> dict[str, Any]:
+    if axis == "number":
+        # Counts never go below zero; without this an all-zero series shows a −1 tick.
+        return {"tickformat": ",~f", "rangemode": "tozero"}
     if axis == "money":
         return {"tickprefix": currency_symbol(), "tickformat": ",.0f", "separatethousands": True}
     if axis == "percent":
         return {"tickformat": ".0%"}
-    if axis == "months":
-        return {"tickformat": ",.1f"}
-    return {"tickformat": ",.0f"}
+    return {"tickformat": ",.1f"}
 
 
 def hover_format(axis: Axis, value: str = "y") -> str:

@@ -253,6 +253,8 @@ def churn_reasons(accounts: QuerySet[Account], period: MonthRange) -> Chart:
     rows = [
         {"reason": label, "count": counts.get(value, 0)} for value, label in ChurnReason.choices
     ]
+    if not any(counts.values()):
+        rows = []
     figure = series_figure(
         [str(row["reason"]) for row in rows],
         [Series(_("Churned accounts"), [row["count"] for row in rows], COLORS["churned"])],
@@ -268,6 +270,7 @@ def churn_reasons(accounts: QuerySet[Account], period: MonthRange) -> Chart:
             title=_("Churn reasons"),
             columns=[Column("reason", _("Reason")), Column("count", _("Accounts"), "number")],
             rows=rows,
+            empty=_("No churn in this period."),
         ),
     )
 

@@ -15,6 +15,7 @@ from web_pages import Company, traces
 from kizuna.crm.models import Activity, Contact, Task
 from kizuna.health.models import HealthOverride, HealthScore, HealthStatus, Scorecard
 from kizuna.pipeline.models import Deal
+from kizuna.playbooks.models import Alert, Rule
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +206,29 @@ def test_account_page_query_budget_does_not_grow_with_data(
         deal.title = f"Deal {number}"
         deal.save()
     assert _query_count(client, url) == before
+
+
+def test_signals_and_alerts_section(client: Client, company: Company) -> None:
+    rule = Rule.objects.create(key="usage-drop", name="Usage drop follow-up", trigger_kind="signal")
+    Alert.objects.create(
+        account=company.acme,
+        rule=rule,
+        signal="usage_drop",
+        level="high",
+        occurrence="usage_drop:2024-02",
+        occurred_on=date(2024, 2, 25),
+        as_of=date(2024, 2, 25),
+        owner=company.users["csm"],
+        created_at=timezone.now(),
+    )
+    html = _page(client, company)
+    alerts = html[html.index('id="table-alerts"') :]
+    alerts = alerts[: alerts.index("</table>")]
+    assert (
+        "<td>2024-02-25</td><td>Usage drop</td><td>Usage drop follow-up</td><td>high</td>" in alerts
+    )
+    assert "<td>Open</td><td>aiko</td>" in alerts
+    timeline = html[html.index('class="timeline"') :]
+    assert (
+        '2024-02-25</time> <span class="kind">Alert</span> <strong>Usage drop</strong>' in timeline
+    )

@@ -18,6 +18,8 @@ from kizuna.billing.models import CustomerMrr, ProductMrr, SubscriptionItem
 from kizuna.crm.models import Account
 from kizuna.health.models import HealthOverride, HealthScore, HealthStatus
 from kizuna.health.overrides import ShownHealth, shown_health
+from kizuna.playbooks.labels import level_label, signal_label
+from kizuna.playbooks.models import Alert
 from kizuna.usage.models import NpsResponse, Ticket
 from kizuna.web import formatting
 from kizuna.web.charts import COLORS, SEQUENCE, Chart, Series, embed, series_figure
@@ -403,6 +405,16 @@ def timeline(account: Account, context: dict[str, Any]) -> list[Event]:
                 all_day=True,
             )
         )
+    for row in context["alerts"].rows:
+        events.append(
+            Event(
+                _at(row["occurred_on"]),
+                _("Alert"),
+                row["signal"],
+                f"{row['rule']} · {row['status']}",
+                all_day=True,
+            )
+        )
     for task in context["tasks"]:
         events.append(
             Event(
@@ -415,6 +427,37 @@ def timeline(account: Account, context: dict[str, Any]) -> list[Event]:
         )
     events.sort(key=lambda event: event.when, reverse=True)
     return events[:TIMELINE_LENGTH]
+
+
+def alerts(account: Account) -> Table:
+    """The playbook alerts raised for the account (signals that fired), newest first."""
+    rows = [
+        {
+            "occurred_on": alert.occurred_on,
+            "signal": signal_label(alert.signal),
+            "rule": alert.rule.name,
+            "level": level_label(alert.level),
+            "status": alert.get_status_display(),
+            "owner": alert.owner.get_username() if alert.owner else "",
+        }
+        for alert in Alert.objects.filter(account=account)
+        .select_related("rule", "owner")
+        .order_by("-occurred_on", "-pk")[:TIMELINE_PER_KIND]
+    ]
+    return Table(
+        key="alerts",
+        title=_("Signals and alerts"),
+        columns=[
+            Column("occurred_on", _("Date"), "date"),
+            Column("signal", _("Signal")),
+            Column("rule", _("Rule")),
+            Column("level", _("Level")),
+            Column("status", _("Status")),
+            Column("owner", _("Owner")),
+        ],
+        rows=rows,
+        empty=_("No signal has fired for this account."),
+    )
 
 
 def account_url(account: Account) -> str:

@@ -24,6 +24,8 @@ MENU = (
     MenuItem("cs", _("Customer success")),
     MenuItem("saasup", _("Contracts")),
     MenuItem("accounts", _("Accounts")),
+    MenuItem("deal_list", _("Deals")),
+    MenuItem("my_work", _("My work")),
 )
 
 

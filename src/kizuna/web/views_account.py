@@ -173,10 +173,12 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
             ]
         ),
     }
+    context["alerts"] = account_page.alerts(item)
     revenue = account_page.revenue(item)
     health = account_page.health(item, today)
     people, deals, tasks = _tables(context)
     tables = [revenue.movements, revenue.products, revenue.items, people, deals, tasks]
+    tables.append(context["alerts"])
     if revenue.chart and revenue.chart.table:
         tables.append(revenue.chart.table)
     if health is not None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from kizuna.api.tokens import create_token
 from kizuna.billing.models import Invoice, Product, ProductKind, Subscription, SubscriptionItem
 from kizuna.crm.models import Account, Contact, Profile, Role
-from kizuna.ingest.pipelines import ensure_default_pipelines
+from kizuna.pipeline.actions import install_default_pipelines
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def make_world() -> World:
         currency="USD",
         status="paid",
     )
-    ensure_default_pipelines()
+    install_default_pipelines()
     return World(tokens["exec"], tokens["csm_a"], tokens["csm_b"], account_a, account_b)
 
 

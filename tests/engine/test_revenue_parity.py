@@ -72,7 +72,7 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def results_on(backend: BaseBackend, folder: Path) -> tuple[str, list[dict[str, Any]]]:
     """The full JSON report (with customer detail) and the per-product movements."""
-    result = compute_revenue(backend, read_revenue_folder(folder, backend), currency="JPY")
+    result = compute_revenue(backend, read_revenue_folder(folder), currency="JPY")
     report = render_json(build_report(result, report_range(result), detail=True))
     products = result.product_movements.order_by(["customer_id", "product", "month_idx"])
     return report, list(backend.to_pyarrow(products).to_pylist())

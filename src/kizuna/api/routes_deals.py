@@ -1,24 +1,35 @@
-"""Deals: list, read, create and move between stages (required fields enforced)."""
+"""Deals: list, read, create and move between stages (required fields enforced).
+
+Creating and moving go through :mod:`kizuna.pipeline.actions`, the path the board and the
+importers take too: the same required-field rule, the same stage history and webhook event,
+and the same effects of closing a deal (a won deal becomes a subscription and its billing
+records, a churned renewal ends the subscription).
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja import Query, Router
 
 from kizuna.api.convert import deal_out
-from kizuna.api.deal_actions import create_deal, move_deal
 from kizuna.api.errors import ERRORS, ApiError, not_found
 from kizuna.api.pagination import PageIn, PageOut, paginated
 from kizuna.api.routes_crm import visible_account
 from kizuna.api.schemas import DealIn, DealOut, Id, StageMoveIn, Text
 from kizuna.core.money import UnknownCurrency, check_currency
 from kizuna.crm.access import visible_accounts
-from kizuna.crm.actions import ActionError
+from kizuna.pipeline.actions import (
+    ActionError,
+    InvalidDealValues,
+    StageMoveRefused,
+    create_deal,
+    move_deal,
+)
 from kizuna.pipeline.models import Deal, DealStatus
-from kizuna.pipeline.stage_rules import StageMoveRefused
 
 router = Router(tags=["deals"])
 
@@ -29,12 +40,30 @@ def _deals(request: HttpRequest) -> Any:
     )
 
 
+def _user(request: HttpRequest) -> AbstractBaseUser:
+    # Token authentication has run: the request's user is a real, signed-in user.
+    assert isinstance(request.user, AbstractBaseUser)
+    return request.user
+
+
 def _refused(error: StageMoveRefused) -> ApiError:
     return ApiError(
         422,
         "stage_requirements_missing",
         str(error),
         [{"location": f"fields.{key}", "message": "required"} for key in error.missing],
+    )
+
+
+def _unreadable(code: str, error: InvalidDealValues) -> ApiError:
+    return ApiError(
+        422,
+        code,
+        str(error),
+        [
+            {"location": f"fields.{key}", "message": message}
+            for key, message in error.errors.items()
+        ],
     )
 
 
@@ -79,21 +108,25 @@ def post_deal(request: HttpRequest, payload: DealIn) -> tuple[int, DealOut]:
         currency = check_currency(payload.currency)
     except UnknownCurrency as error:
         raise ApiError(422, "unknown_currency", str(error)) from None
+    user = _user(request)
     try:
         deal = create_deal(
             account=account,
-            pipeline_key=payload.pipeline,
-            stage_key=payload.stage,
+            pipeline=payload.pipeline,
+            stage=payload.stage,
             title=payload.title,
             currency=currency,
             amount_mrr=Decimal(payload.amount_mrr),
             close_date=payload.close_date,
             created_on=payload.created_on,
-            fields=payload.fields,
-            owner=request.user,  # type: ignore[arg-type]
+            values=payload.fields,
+            owner=user,
+            user=user,
         )
     except StageMoveRefused as error:
         raise _refused(error) from None
+    except InvalidDealValues as error:
+        raise _unreadable("invalid_deal", error) from None
     except ActionError as error:
         raise ApiError(422, "invalid_deal", str(error)) from None
     return 201, deal_out(_deals(request).get(pk=deal.pk))
@@ -101,14 +134,20 @@ def post_deal(request: HttpRequest, payload: DealIn) -> tuple[int, DealOut]:
 
 @router.post("/deals/{deal_id}/stage", response={200: DealOut, **ERRORS})
 def post_deal_stage(request: HttpRequest, deal_id: Id, payload: StageMoveIn) -> DealOut:
-    """Fill stage fields and move the deal; 422 lists the fields the stage still needs."""
+    """Fill stage fields and move the deal; 422 lists the fields the stage still needs.
+
+    Moving into a won or lost stage closes the deal with its effects, as on the board: a won
+    new-business deal starts the customer's subscription and its billing records.
+    """
     deal = _deals(request).filter(pk=deal_id).first()
     if deal is None:
         raise not_found()
     try:
-        move_deal(deal, payload.stage, payload.fields, request.user)  # type: ignore[arg-type]
+        move_deal(deal, payload.stage, _user(request), payload.fields)
     except StageMoveRefused as error:
         raise _refused(error) from None
+    except InvalidDealValues as error:
+        raise _unreadable("invalid_move", error) from None
     except ActionError as error:
         raise ApiError(422, "invalid_move", str(error)) from None
     return deal_out(_deals(request).get(pk=deal_id))

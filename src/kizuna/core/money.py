@@ -38,6 +38,8 @@ def minor_units(code: str) -> int:
 
 
 def round_money(amount: Decimal, code: str) -> Decimal:
-    """Round half up to the currency's minor unit (banker's rounding surprises finance teams)."""
+    """Round to the currency's minor unit, halves away from zero (Decimal's ``ROUND_HALF_UP``:
+    2.5 → 3 and −2.5 → −3, as invoices and 四捨五入 do; banker's rounding surprises finance
+    teams)."""
     quantum = Decimal(1).scaleb(-minor_units(code))
     return amount.quantize(quantum, rounding=ROUND_HALF_UP)

@@ -29,7 +29,7 @@ from kizuna.crm.models import Account, Activity, ChurnRecord, Contact
 from kizuna.demo import company
 from kizuna.demo.status import AccountState, account_states
 from kizuna.demo.tables import DemoTables
-from kizuna.ingest.pipelines import ensure_default_pipelines
+from kizuna.pipeline.actions import install_default_pipelines
 from kizuna.pipeline.models import Deal, DealStageChange, Pipeline, Stage
 from kizuna.usage.models import Feature, FeatureUsage, NpsResponse, Ticket, UsageDaily
 
@@ -154,7 +154,7 @@ class _Loader:
         self.counts: dict[str, int] = {}
 
     def run(self) -> dict[str, int]:
-        ensure_default_pipelines()
+        install_default_pipelines()
         products, plans = catalogue()
         states = account_states(self.tables, self.as_of)
         accounts = self.accounts(states)

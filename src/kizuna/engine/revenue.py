@@ -2,7 +2,14 @@
 
 Pure functions from Ibis tables to Ibis tables (no Django, no backend-specific SQL), so the same
 definitions run on DuckDB, PostgreSQL and Spark. KPIs live in :mod:`kizuna.engine.revenue_kpis`,
-cohorts in :mod:`kizuna.engine.cohorts`, orchestration in :mod:`kizuna.engine.revenue_pipeline`.
+cohorts in :mod:`kizuna.engine.cohorts`, the past-due rule in
+:mod:`kizuna.engine.revenue_past_due`, orchestration in :mod:`kizuna.engine.revenue_pipeline`.
+
+Movements need each series' MRR at two consecutive month-ends. Rather than computing month-end
+MRR and then pairing each month with the one before (a sort per series), every item contributes
+to both ends directly: an item in service at the end of months f..l yields one row per month
+f..l+1 carrying its share of that month's closing MRR and of the opening MRR (the previous
+month's closing), so one grouped sum gives both ends of every month at once.
 
 Money is exact. Normalising a billing period to a month divides by 3, 12, 52/12 … and some
 engines (DuckDB) turn decimal division into floating point, so the engine never divides money:
@@ -14,11 +21,11 @@ arithmetic, when a figure is rounded to the reporting currency's minor unit for 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -78,6 +85,15 @@ class RevenueRules:
     """Trials carry no MRR by default; ``True`` counts an item from its start date."""
     gross_margin: Decimal = Decimal(1)
     """Gross margin as a fraction (0.8 = 80 %) for LTV and payback."""
+    free_plans_are_customers: bool = False
+    """``False``: a customer whose in-service items are all free (MRR 0) is not a customer: it
+    is absent from ``customers``, the movements and the cohorts, and its first paid month is
+    ``new``. ``True``: it also counts in ``customers`` (hence in ARPA and the logo-churn base)
+    while the movements stay MRR-based."""
+    past_due_churn_days: int | None = None
+    """``None``: a customer who does not pay stays in MRR until its items end. ``N``: a customer
+    with an invoice unpaid more than N days after its due date at a month-end has no MRR that
+    month (churned), until the invoice is paid (reactivation). Needs the invoices input."""
 
     def __post_init__(self) -> None:
         if self.churn_at not in ("end_of_service", "cancellation_request"):
@@ -90,6 +106,47 @@ class RevenueRules:
             raise ValueError("reactivation_window_months must be ≥ 0")
         if not Decimal(0) < self.gross_margin <= Decimal(1):
             raise ValueError("gross_margin must be a fraction in (0, 1]")
+        if self.past_due_churn_days is not None and self.past_due_churn_days < 0:
+            raise ValueError("past_due_churn_days must be ≥ 0")
+
+
+def rules_from_settings(settings: Mapping[str, object], source: str) -> RevenueRules:
+    """:class:`RevenueRules` from a mapping of field names to values (a parsed TOML file);
+    ``gross_margin`` may be a number or a decimal string. Every problem is reported as
+    ``source: message`` in a :class:`RevenueInputError`."""
+    known = {item.name: item for item in fields(RevenueRules)}
+    problems = [f"{source}: unknown setting {name!r}" for name in settings if name not in known]
+    values: dict[str, Any] = {}
+    for name, value in settings.items():
+        if name not in known:
+            continue
+        if (
+            name == "gross_margin"
+            and isinstance(value, int | float | str)
+            and not isinstance(value, bool)
+        ):
+            values[name] = Decimal(str(value))
+        elif name in _INTEGER_SETTINGS and not (
+            isinstance(value, int) and not isinstance(value, bool)
+        ):
+            problems.append(f"{source}: {name} must be a whole number, got {value!r}")
+        elif name in _BOOLEAN_SETTINGS and not isinstance(value, bool):
+            problems.append(f"{source}: {name} must be true or false, got {value!r}")
+        elif name in _TEXT_SETTINGS and not isinstance(value, str):
+            problems.append(f"{source}: {name} must be text, got {value!r}")
+        else:
+            values[name] = value
+    if problems:
+        raise RevenueInputError(problems)
+    try:
+        return RevenueRules(**values)
+    except (ValueError, ArithmeticError) as error:
+        raise RevenueInputError([f"{source}: {error}"]) from None
+
+
+_INTEGER_SETTINGS = ("reactivation_window_months", "past_due_churn_days")
+_BOOLEAN_SETTINGS = ("trials_carry_mrr", "free_plans_are_customers")
+_TEXT_SETTINGS = ("churn_at", "discounts")
 
 
 @dataclass(frozen=True)
@@ -189,6 +246,20 @@ def item_service(subscriptions: ir.Table, rules: RevenueRules) -> ir.Table:
     )
 
 
+def item_period_amount(items: ir.Table, rules: RevenueRules) -> ir.DecimalValue:
+    """100 × the amount of one billing period in the item's currency, never below zero:
+    quantity × unit_price × (100 − discount_percent) − discount_amount × 100 (discounts ignored
+    under ``discounts="ignore"``). Positive exactly when the item carries MRR."""
+    gross = items.quantity.cast(NARROW) * items.unit_price.cast(PRICE)
+    if rules.discounts == "subtract":
+        kept = (PERCENT - items.discount_percent).cast(NARROW)
+        off = (items.discount_amount.cast(UNITS) * PERCENT).cast(UNITS)
+        period = (gross * kept).cast(UNITS) - off
+    else:
+        period = (gross.cast(WIDE) * PERCENT).cast(UNITS)
+    return ibis.cases((period < 0, zero_units()), else_=period.cast(UNITS))
+
+
 def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) -> ir.Table:
     """Adds ``mrr_native``: the item's MRR in its own currency, as a numerator over
     ``scale.native_denominator``.
@@ -199,17 +270,9 @@ def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) ->
     discount_amount × 100) × periods per year × (lcm ÷ interval_count).
     """
     items = item_service(subscriptions, rules)
-    gross = items.quantity.cast(NARROW) * items.unit_price.cast(PRICE)
-    if rules.discounts == "subtract":
-        kept = (PERCENT - items.discount_percent).cast(NARROW)
-        off = (items.discount_amount.cast(UNITS) * PERCENT).cast(UNITS)
-        period = (gross * kept).cast(UNITS) - off
-    else:
-        period = (gross.cast(WIDE) * PERCENT).cast(UNITS)
-    period = ibis.cases((period < 0, zero_units()), else_=period.cast(UNITS))
     per_year = items.interval.cases(*PERIODS_PER_YEAR.items(), else_=None)
     multiplier = per_year * (scale.interval_lcm // items.interval_count)
-    return items.mutate(mrr_native=(period * multiplier).cast(UNITS))
+    return items.mutate(mrr_native=(item_period_amount(items, rules) * multiplier).cast(UNITS))
 
 
 def month_rates(fx_rates: ir.Table | None, calendar: ir.Table, reporting_currency: str) -> ir.Table:
@@ -241,120 +304,116 @@ def month_rates(fx_rates: ir.Table | None, calendar: ir.Table, reporting_currenc
     return own.mutate(prev_rate=own.rate.lag().over(window))
 
 
-def item_months(items: ir.Table, calendar: ir.Table, rates: ir.Table) -> ir.Table:
-    """One row per item and month-end it is in service on, in the reporting currency.
+def service_rows(
+    items: ir.Table, rates: ir.Table, last_idx: int, suspended: ir.Table | None = None
+) -> ir.Table:
+    """Each paying item's share of the opening and closing MRR of the months it touches.
 
-    ``mrr`` = native MRR × rate of the month; ``fx`` = native MRR × (rate − previous month's
-    rate) when the item was also in service at the previous month-end, else 0: the part of the
-    change that comes from exchange rates alone.
+    An item in service at the end of months ``first_idx..last_idx`` gives one row per month M
+    from ``first_idx`` to ``last_idx + 1`` (at most the calendar's last month) with, in the
+    reporting currency: ``mrr_end`` = native MRR × rate of M when it is in service at the end
+    of M; ``mrr_start`` = native MRR × rate of M−1 when it was in service at the end of M−1;
+    ``fx`` = native MRR × (rate of M − rate of M−1) when both, else 0 (the part of the change
+    that comes from exchange rates alone). ``suspended`` (see
+    :func:`kizuna.engine.revenue_past_due.suspension_flags`) marks the customer-months whose MRR
+    is withheld for non-payment: an item counts at no month-end its customer is suspended at.
     """
-    paying = items.filter(items.mrr_native > 0)
-    joined = paying.join(
-        calendar,
-        [paying.first_idx <= calendar.month_idx, calendar.month_idx <= paying.last_idx],
-    ).select(
-        paying.customer_id,
-        paying.product,
-        paying.currency,
-        paying.mrr_native,
-        paying.first_idx,
-        calendar.month_idx,
+    paying = items.filter((items.mrr_native > 0) & (items.first_idx <= items.last_idx))
+    stop = ibis.least(paying.last_idx + 1, last_idx)
+    months = paying.select(
+        "customer_id",
+        "product",
+        "currency",
+        "mrr_native",
+        "first_idx",
+        "last_idx",
+        month_idx=ibis.range(paying.first_idx, stop + 1).unnest(),
     )
-    priced = joined.left_join(
-        rates, [joined.currency == rates.currency, joined.month_idx == rates.month_idx]
-    ).select(joined, rates.rate, rates.prev_rate)
-    in_previous = priced.first_idx < priced.month_idx
-    return priced.mutate(
-        mrr=(priced.mrr_native * priced.rate).cast(UNITS),
+    priced = months.left_join(
+        rates, [months.currency == rates.currency, months.month_idx == rates.month_idx]
+    ).select(months, rates.rate, rates.prev_rate)
+    in_end = priced.month_idx <= priced.last_idx
+    in_start = priced.month_idx > priced.first_idx
+    if suspended is not None:
+        priced = priced.left_join(
+            suspended,
+            [
+                priced.customer_id == suspended.customer_id,
+                priced.month_idx == suspended.month_idx,
+            ],
+        ).select(priced, suspended.suspended_end, suspended.suspended_start)
+        in_end = (priced.month_idx <= priced.last_idx) & ~priced.suspended_end.fill_null(False)
+        in_start = (priced.month_idx > priced.first_idx) & ~priced.suspended_start.fill_null(False)
+    native = priced.mrr_native
+    return priced.select(
+        "customer_id",
+        "product",
+        "month_idx",
+        mrr_start=ibis.cases(
+            (in_start, (native * priced.prev_rate).cast(UNITS)), else_=zero_units()
+        ),
+        mrr_end=ibis.cases((in_end, (native * priced.rate).cast(UNITS)), else_=zero_units()),
         fx=ibis.cases(
-            (in_previous, (priced.mrr_native * (priced.rate - priced.prev_rate)).cast(UNITS)),
+            (in_start & in_end, (native * (priced.rate - priced.prev_rate)).cast(UNITS)),
             else_=zero_units(),
         ),
     )
 
 
-def product_month_mrr(item_month: ir.Table) -> ir.Table:
-    """Month-end MRR and its FX part per customer × product × month (items summed)."""
-    return item_month.group_by(["customer_id", "product", "month_idx"]).agg(
-        mrr=lambda t: t.mrr.sum().cast(UNITS), fx=lambda t: t.fx.sum().cast(UNITS)
+def month_sums(rows: ir.Table, keys: Sequence[str]) -> ir.Table:
+    """Opening MRR, closing MRR and FX part per series (``keys``) and month; months with MRR
+    at neither end are left out."""
+    sums = rows.group_by([*keys, "month_idx"]).agg(
+        mrr_start=lambda t: t.mrr_start.sum().cast(UNITS),
+        mrr_end=lambda t: t.mrr_end.sum().cast(UNITS),
+        fx=lambda t: t.fx.sum().cast(UNITS),
     )
+    return sums.filter((sums.mrr_start > 0) | (sums.mrr_end > 0))
 
 
-def customer_month_mrr(product_month: ir.Table) -> ir.Table:
-    """Month-end MRR and its FX part per customer × month (products summed)."""
-    return product_month.group_by(["customer_id", "month_idx"]).agg(
-        mrr=lambda t: t.mrr.sum().cast(UNITS), fx=lambda t: t.fx.sum().cast(UNITS)
-    )
-
-
-def mrr_movements(
-    monthly: ir.Table, keys: Sequence[str], last_month_idx: int, rules: RevenueRules
-) -> ir.Table:
+def mrr_movements(sums: ir.Table, keys: Sequence[str], rules: RevenueRules) -> ir.Table:
     """Classifies each month of each series (a customer, or a customer × product).
 
     With a = MRR at the end of M−1 and b = at the end of M, and fx the exchange-rate part:
-    a = 0 < b → ``new`` (first time ever) or ``reactivation`` (had MRR before; with a
+    a = 0 < b → ``new`` (first month with MRR) or ``reactivation`` (had MRR before; with a
     reactivation window, only if the gap was at most that many months); a > 0 = b →
     ``churned`` (a); both > 0 → ``expansion`` or ``contraction`` by the sign of b − a − fx, or
     ``none``. Every row satisfies ``mrr_end = mrr_start + delta + fx`` where ``delta`` is the
     signed movement, so the MRR identity holds per series and in any sum.
 
-    Columns: keys, ``month_idx``, ``first_idx`` (first month with MRR), ``mrr_start``,
-    ``mrr_end``, ``fx``, ``delta``, ``movement`` and one non-negative amount column per movement.
+    ``sums`` are :func:`month_sums` rows. Columns: keys, ``month_idx``, ``first_idx`` (the
+    series' first month with MRR), ``mrr_start``, ``mrr_end``, ``fx``, ``delta``, ``movement``.
     """
-    paying = monthly.filter(monthly.mrr > 0)
-    window = ibis.window(group_by=list(keys), order_by="month_idx")
-    series = ibis.window(group_by=list(keys))
-    ordered = paying.mutate(
-        prev_idx=paying.month_idx.lag().over(window),
-        prev_mrr=paying.mrr.lag().over(window),
-        next_idx=paying.month_idx.lead().over(window),
-        first_idx=paying.month_idx.min().over(series),
-    )
-    continuing = ordered.prev_idx.notnull() & (ordered.prev_idx == ordered.month_idx - 1)
-    returning = ordered.prev_idx.notnull() & ~continuing
+    paid_month = ibis.cases((sums.mrr_end > 0, sums.month_idx), else_=ibis.null("int64"))
+    ranked = sums.mutate(first_idx=paid_month.min().over(ibis.window(group_by=list(keys))))
+    start, end = ranked.mrr_start, ranked.mrr_end
+    continuing = (start > 0) & (end > 0)
+    delta = (end - start - ranked.fx).cast(UNITS)
+    returning = ranked.month_idx > ranked.first_idx
     if rules.reactivation_window_months is not None:
-        gap = ordered.month_idx - ordered.prev_idx - 1
+        # Every month after a paid month has a row (it opens with MRR), so the last paid month
+        # before M is the latest earlier row that opened with MRR, minus one.
+        opened_paid = ibis.cases((start > 0, ranked.month_idx - 1), else_=ibis.null("int64"))
+        last_paid = opened_paid.max().over(
+            ibis.cumulative_window(group_by=list(keys), order_by="month_idx")
+        )
+        gap = ranked.month_idx - last_paid - 1
         returning = returning & (gap <= rules.reactivation_window_months)
-    start = ibis.cases((continuing, ordered.prev_mrr), else_=zero_units())
-    fx = ibis.cases((continuing, ordered.fx), else_=zero_units())
-    rest = (ordered.mrr - start - fx).cast(UNITS)
     movement = ibis.cases(
-        (continuing & (rest > 0), "expansion"),
-        (continuing & (rest < 0), "contraction"),
+        (continuing & (delta > 0), "expansion"),
+        (continuing & (delta < 0), "contraction"),
         (continuing, "none"),
+        (start > 0, "churned"),
         (returning, "reactivation"),
         else_="new",
     )
-    present = ordered.select(
+    return ranked.select(
         *keys,
         "month_idx",
         "first_idx",
-        mrr_start=start.cast(UNITS),
-        mrr_end=ordered.mrr.cast(UNITS),
-        fx=fx.cast(UNITS),
-        delta=rest,
+        "mrr_start",
+        "mrr_end",
+        "fx",
+        delta=delta,
         movement=movement,
     )
-    ends = ordered.filter(
-        (ordered.next_idx.isnull() | (ordered.next_idx > ordered.month_idx + 1))
-        & (ordered.month_idx < last_month_idx)
-    )
-    churned = ends.select(
-        *keys,
-        month_idx=ends.month_idx + 1,
-        first_idx=ends.first_idx,
-        mrr_start=ends.mrr.cast(UNITS),
-        mrr_end=zero_units(),
-        fx=zero_units(),
-        delta=(-ends.mrr).cast(UNITS),
-        movement=ibis.literal("churned"),
-    )
-    rows = present.union(churned)
-    return rows.mutate(**{name: _movement_amount(rows, name) for name in MOVEMENTS[:-1]})
-
-
-def _movement_amount(rows: ir.Table, name: str) -> ir.DecimalValue:
-    """Non-negative size of movement ``name`` on each row (0 on rows of another kind)."""
-    size = -rows.delta if name in ("contraction", "churned") else rows.delta
-    return ibis.cases((rows.movement == name, size.cast(UNITS)), else_=zero_units())

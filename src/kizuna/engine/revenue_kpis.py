@@ -10,7 +10,7 @@ zero or missing denominator is null.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -43,9 +43,25 @@ FLOW_COLUMNS = (
     "reactivation_mrr",
     "fx_mrr",
 )
+MOVEMENT_NAMES = ("new", "expansion", "contraction", "churned", "reactivation")
 COUNT_FLOW_COLUMNS = ("new_customers", "churned_customers", "reactivated_customers")
 END_COLUMNS = ("mrr", "customers", "avg_logo_churn_12m", "base_12m", "now_12m", "capped_12m")
 START_COLUMNS = ("mrr_prev", "customers_prev")
+# What a KPI may read: the monthly components and their quarter and year roll-ups share these.
+COMPONENT_COLUMNS = (
+    "mrr",
+    "mrr_prev",
+    "customers",
+    "customers_prev",
+    *FLOW_COLUMNS,
+    *COUNT_FLOW_COLUMNS,
+    "spend",
+    "avg_logo_churn_12m",
+    "base_12m",
+    "now_12m",
+    "capped_12m",
+)
+PERIODS: tuple[Period, ...] = ("quarter", "year")
 
 
 @dataclass(frozen=True)
@@ -234,21 +250,26 @@ def monthly_components(
     movements: ir.Table,
     calendar: ir.Table,
     spend: ir.Table | None,
+    free_customers: ir.Table | None = None,
 ) -> ir.Table:
     """Per month: MRR at both month-ends, summed movements and counts, spend and the trailing
     figures the KPIs need. ``movements`` are customer-level :func:`mrr_movements` rows;
-    ``spend`` has ``month_idx, channel, spend`` (money numerators) or is ``None``.
+    ``spend`` has ``month_idx, channel, spend`` (money numerators) or is ``None``;
+    ``free_customers`` (``month_idx, free_customers``) are customers on free plans only, added
+    to the customer counts when free plans count as customers.
     """
+
+    def moved(t: ir.Table, name: str) -> ir.DecimalValue:
+        total = t.delta.sum(where=t.movement == name)
+        size = -total if name in ("contraction", "churned") else total
+        return size.cast(UNITS)
+
     flows = movements.group_by("month_idx").agg(
         mrr=lambda t: t.mrr_end.sum().cast(UNITS),
         mrr_prev=lambda t: t.mrr_start.sum().cast(UNITS),
         customers=lambda t: t.customer_id.count(where=t.mrr_end > 0),
         customers_prev=lambda t: t.customer_id.count(where=t.mrr_start > 0),
-        new_mrr=lambda t: t.new.sum().cast(UNITS),
-        expansion_mrr=lambda t: t.expansion.sum().cast(UNITS),
-        contraction_mrr=lambda t: t.contraction.sum().cast(UNITS),
-        churned_mrr=lambda t: t.churned.sum().cast(UNITS),
-        reactivation_mrr=lambda t: t.reactivation.sum().cast(UNITS),
+        **{f"{name}_mrr": (lambda t, n=name: moved(t, n)) for name in MOVEMENT_NAMES},
         fx_mrr=lambda t: t.fx.sum().cast(UNITS),
         new_customers=lambda t: t.customer_id.count(where=t.movement == "new"),
         churned_customers=lambda t: t.customer_id.count(where=t.movement == "churned"),
@@ -263,6 +284,21 @@ def monthly_components(
         *[flows[name].fill_null(zero_units()).name(name) for name in FLOW_COLUMNS],
         *[flows[name].fill_null(0).name(name) for name in COUNT_FLOW_COLUMNS],
     )
+    if free_customers is not None:
+        free = free_customers.view()
+        before = free_customers.view()
+        base = (
+            base.left_join(free, base.month_idx == free.month_idx)
+            .left_join(before, base.month_idx == before.month_idx + 1)
+            .select(
+                base.month_idx,
+                base.month,
+                *[base[name] for name in ("mrr", "mrr_prev", *FLOW_COLUMNS)],
+                *[base[name] for name in COUNT_FLOW_COLUMNS],
+                customers=base.customers + free.free_customers.fill_null(0),
+                customers_prev=base.customers_prev + before.free_customers.fill_null(0),
+            )
+        )
     base = base.left_join(retained, base.month_idx == retained.month_idx).select(
         base, retained.base_12m, retained.now_12m, retained.capped_12m
     )
@@ -301,11 +337,32 @@ def _twelve_month_retention(movements: ir.Table) -> ir.Table:
     )
 
 
-def kpi_table(components: ir.Table, rules: RevenueRules, key: str = "month_idx") -> ir.Table:
+def kpi_table(
+    components: ir.Table, rules: RevenueRules, keys: Sequence[str] = ("month_idx",)
+) -> ir.Table:
     """Every registered KPI, one column each, for each row of ``components``."""
     return components.select(
-        key, **{name: definition.compute(components, rules) for name, definition in KPIS.items()}
+        *keys, **{name: definition.compute(components, rules) for name, definition in KPIS.items()}
     )
+
+
+def report_kpis(monthly: ir.Table, rules: RevenueRules, first_idx: int, last_idx: int) -> ir.Table:
+    """The KPIs of every month, quarter and year of the months ``first_idx..last_idx``, in one
+    table (one query): ``period`` (``month``, ``quarter`` or ``year``), ``period_idx`` (the
+    period's first month; partial periods cover only the selected months) and one column per
+    KPI."""
+    months = monthly.filter(monthly.month_idx.between(first_idx, last_idx))
+    parts = [
+        months.select(*COMPONENT_COLUMNS, period=ibis.literal("month"), period_idx=months.month_idx)
+    ]
+    for period in PERIODS:
+        rolled = period_components(months, period)
+        parts.append(
+            rolled.select(
+                *COMPONENT_COLUMNS, period=ibis.literal(period), period_idx=rolled.period_idx
+            )
+        )
+    return kpi_table(ibis.union(*parts), rules, keys=("period", "period_idx"))
 
 
 def period_components(monthly: ir.Table, period: Period) -> ir.Table:

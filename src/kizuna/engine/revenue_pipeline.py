@@ -1,53 +1,59 @@
 """Full revenue recompute on one backend: validate, build the expressions, materialise.
 
-The definitions are in :mod:`kizuna.engine.revenue`, :mod:`kizuna.engine.revenue_kpis` and
-:mod:`kizuna.engine.cohorts`; this module wires them together, runs the few small queries that
-size the computation (calendar bounds, interval counts, rate coverage) and stores the shared
-intermediate tables on the backend once so that every result reads them instead of
-recomputing the item × month expansion.
+The definitions are in :mod:`kizuna.engine.revenue`, :mod:`kizuna.engine.revenue_kpis`,
+:mod:`kizuna.engine.cohorts` and :mod:`kizuna.engine.revenue_past_due`; this module wires them
+together. A recompute costs four round trips to the backend: one survey query that sizes and
+validates the inputs (currencies, interval counts, calendar bounds, rate coverage), then three
+materialised tables (per-product movements, per-customer movements read from them, and the
+monthly KPI components read from those), which every result reads instead of recomputing.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from kizuna.core.money import UnknownCurrency, check_currency
 from kizuna.engine.cohorts import cohort_retention
 from kizuna.engine.revenue import (
     MoneyScale,
     RevenueInputError,
     RevenueRules,
-    customer_month_mrr,
-    item_months,
     item_mrr,
+    item_period_amount,
+    item_service,
     lcm_of,
     month_calendar,
     month_end_of_index,
     month_index,
+    month_index_expr,
     month_rates,
+    month_sums,
     mrr_movements,
-    product_month_mrr,
+    service_rows,
 )
-from kizuna.engine.revenue_currency import is_currency
 from kizuna.engine.revenue_kpis import (
     Period,
     cac_by_channel,
     kpi_table,
     monthly_components,
     period_components,
+    report_kpis,
     spend_in_reporting_currency,
     trial_conversion,
 )
+from kizuna.engine.revenue_past_due import suspension_flags
 
-# Names of the intermediate tables are made unique per recompute so that several recomputes
-# (tests, parity runs) can share one connection.
+# Each recompute names its tables apart, so that results computed on one connection (tests,
+# parity runs, several currencies) stay independent of each other.
 _run_numbers = itertools.count(1)
 
 
@@ -59,6 +65,8 @@ class RevenueInputs:
     customers: ir.Table | None = None
     fx_rates: ir.Table | None = None
     spend: ir.Table | None = None
+    invoices: ir.Table | None = None
+    """Only read under the past-due rule (``RevenueRules.past_due_churn_days``)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,6 @@ class RevenueResult:
     first_idx: int
     last_idx: int
     calendar: ir.Table
-    product_months: ir.Table
     customer_movements: ir.Table
     product_movements: ir.Table
     components: ir.Table
@@ -82,10 +89,21 @@ class RevenueResult:
     trials: ir.Table
     channel_cac: ir.Table | None
 
+    @property
+    def product_months(self) -> ir.Table:
+        """Month-end MRR and its FX part per customer × product, for the months it is > 0."""
+        table = self.product_movements
+        paying = table.filter(table.mrr_end > 0)
+        return paying.select("customer_id", "product", "month_idx", mrr=paying.mrr_end, fx="fx")
+
     def period_kpis(self, period: Period, first_idx: int, last_idx: int) -> ir.Table:
         """KPIs per quarter or year over the months ``first_idx..last_idx``."""
         months = self.components.filter(self.components.month_idx.between(first_idx, last_idx))
-        return kpi_table(period_components(months, period), self.rules, key="period_idx")
+        return kpi_table(period_components(months, period), self.rules, keys=("period_idx",))
+
+    def report_kpis(self, first_idx: int, last_idx: int) -> ir.Table:
+        """KPIs of every month, quarter and year of ``first_idx..last_idx`` in one table."""
+        return report_kpis(self.components, self.rules, first_idx, last_idx)
 
 
 def compute_revenue(
@@ -103,36 +121,44 @@ def compute_revenue(
     an unknown currency or a missing exchange rate.
     """
     rules = rules or RevenueRules()
-    _check_currencies(backend, inputs, currency)
-    subscriptions = inputs.subscriptions
-    intervals = _column_values(backend, subscriptions.select("interval_count").distinct())
-    scale = MoneyScale(lcm_of(int(value) for value in intervals["interval_count"]))
-    first_idx, last_idx = _calendar_bounds(backend, inputs, rules, since, through)
+    try:
+        check_currency(currency)
+    except UnknownCurrency:
+        raise RevenueInputError(
+            [f"unknown reporting currency {currency!r} (not an ISO 4217 code)"]
+        ) from None
+    survey = _survey(backend, inputs, rules, currency)
+    first_idx, last_idx = survey.calendar_bounds(since, through)
+    survey.check(currency, first_idx)
+    scale = MoneyScale(lcm_of(survey.interval_counts))
     calendar = month_calendar(first_idx, last_idx)
     rates = month_rates(inputs.fx_rates, calendar, currency)
-    items = item_mrr(subscriptions, rules, scale)
+    items = item_mrr(inputs.subscriptions, rules, scale)
+    suspended = None
+    if rules.past_due_churn_days is not None and inputs.invoices is not None:
+        suspended = suspension_flags(inputs.invoices, calendar, rules.past_due_churn_days)
     spend = (
         None if inputs.spend is None else spend_in_reporting_currency(inputs.spend, rates, scale)
     )
-    _check_rates(backend, items, inputs.spend, rates, currency, first_idx, last_idx)
 
     run = next(_run_numbers)
 
     def store(expression: ir.Table, name: str) -> ir.Table:
         return materialise(backend, expression, f"kizuna_revenue_{name}_{run}")
 
-    calendar = store(calendar, "calendar")
-    product_months = store(
-        product_month_mrr(item_months(items, calendar, store(rates, "rates"))), "product_months"
+    product_keys = ["customer_id", "product"]
+    rows = service_rows(items, rates, last_idx, suspended)
+    product_movements = store(
+        mrr_movements(month_sums(rows, product_keys), product_keys, rules), "product_movements"
     )
     customer_movements = store(
-        mrr_movements(customer_month_mrr(product_months), ["customer_id"], last_idx, rules),
+        mrr_movements(month_sums(product_movements, ["customer_id"]), ["customer_id"], rules),
         "customer_movements",
     )
-    product_movements = mrr_movements(product_months, ["customer_id", "product"], last_idx, rules)
-    if spend is not None:
-        spend = store(spend, "spend")
-    components = store(monthly_components(customer_movements, calendar, spend), "components")
+    free = None
+    if rules.free_plans_are_customers:
+        free = _free_plan_customers(items, customer_movements, last_idx)
+    components = store(monthly_components(customer_movements, calendar, spend, free), "components")
     return RevenueResult(
         backend=backend,
         currency=currency,
@@ -141,13 +167,12 @@ def compute_revenue(
         first_idx=first_idx,
         last_idx=last_idx,
         calendar=calendar,
-        product_months=product_months,
-        customer_movements=customer_movements,
         product_movements=product_movements,
+        customer_movements=customer_movements,
         components=components,
         kpis=kpi_table(components, rules),
         cohorts=cohort_retention(customer_movements, calendar),
-        trials=trial_conversion(subscriptions, rules, scale, last_idx),
+        trials=trial_conversion(inputs.subscriptions, rules, scale, last_idx),
         channel_cac=(
             None if spend is None else cac_by_channel(customer_movements, inputs.customers, spend)
         ),
@@ -171,108 +196,181 @@ def materialise(
     return backend.create_table(name, expression, temp=True)
 
 
-def _column_values(backend: BaseBackend, expression: ir.Table) -> dict[str, list[Any]]:
-    return dict(backend.to_pyarrow(expression).to_pydict())
+def _free_plan_customers(items: ir.Table, movements: ir.Table, last_idx: int) -> ir.Table:
+    """Per month: customers with an in-service recurring item at month-end but no MRR."""
+    free = items.filter((items.mrr_native == 0) & (items.first_idx <= items.last_idx))
+    months = free.select(
+        "customer_id",
+        month_idx=ibis.range(free.first_idx, ibis.least(free.last_idx, last_idx) + 1).unnest(),
+    ).distinct()
+    paying = movements.filter(movements.mrr_end > 0)
+    only_free = months.anti_join(
+        paying,
+        [months.customer_id == paying.customer_id, months.month_idx == paying.month_idx],
+    )
+    return only_free.group_by("month_idx").agg(free_customers=lambda t: t.customer_id.count())
 
 
-def _check_currencies(backend: BaseBackend, inputs: RevenueInputs, currency: str) -> None:
-    if not is_currency(currency):
-        raise RevenueInputError([f"unknown reporting currency {currency!r} (not an ISO 4217 code)"])
-    sources = [
-        table.select("currency").distinct().mutate(source=ibis.literal(name))
-        for name, table in (
-            ("subscriptions", inputs.subscriptions),
-            ("fx_rates", inputs.fx_rates),
-            ("spend", inputs.spend),
-        )
-        if table is not None
-    ]
-    # One query for all inputs: on Spark every query costs a second or more.
-    found = _column_values(backend, ibis.union(*sources))
-    problems = [
-        f"{source}: unknown currency {code!r} (not an ISO 4217 code)"
-        for source, code in sorted(zip(found["source"], found["currency"], strict=True))
-        if not is_currency(code)
-    ]
-    if problems:
-        raise RevenueInputError(problems)
+@dataclass
+class _Survey:
+    """What one query learns about the inputs before anything is computed."""
+
+    currencies: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    interval_counts: set[int] = field(default_factory=set)
+    first_day: date | None = None
+    last_days: list[date] = field(default_factory=list)
+    # Per currency: the first month an item or the spend needs a rate, and the first month a
+    # rate is available (rates stay valid until a later one, so the first month suffices).
+    item_rate_from: dict[str, int] = field(default_factory=dict)
+    spend_rate_from: dict[str, int] = field(default_factory=dict)
+    rate_available_from: dict[str, int] = field(default_factory=dict)
+
+    def calendar_bounds(self, since: date | None, through: date | None) -> tuple[int, int]:
+        firsts = _present([self.first_day, since])
+        lasts = [*self.last_days, *_present([through])]
+        if not firsts:
+            # Nothing recurring and no range asked for: an empty one-month calendar.
+            today = month_index(date.today())
+            return today, today
+        first = month_index(min(firsts))
+        last = max(month_index(max(lasts)) if lasts else first, first)
+        return first, last
+
+    def check(self, currency: str, first_idx: int) -> None:
+        problems = [
+            f"{source}: unknown currency {code!r} (not an ISO 4217 code)"
+            for source, codes in sorted(self.currencies.items())
+            for code in sorted(codes)
+            if not _is_currency(code)
+        ]
+        if problems:
+            raise RevenueInputError(problems)
+        needed: dict[str, int] = {}
+        for source in (self.item_rate_from, self.spend_rate_from):
+            for code, month in source.items():
+                month = max(month, first_idx)
+                needed[code] = min(needed.get(code, month), month)
+        problems = [
+            f"fx_rates: no {code} rate on or before {month_end_of_index(month).isoformat()}"
+            for code, month in sorted(needed.items())
+            if code != currency
+            and (code not in self.rate_available_from or self.rate_available_from[code] > month)
+        ]
+        if problems:
+            raise RevenueInputError(problems)
 
 
-def _calendar_bounds(
-    backend: BaseBackend,
-    inputs: RevenueInputs,
-    rules: RevenueRules,
-    since: date | None,
-    through: date | None,
-) -> tuple[int, int]:
-    items = inputs.subscriptions.filter(inputs.subscriptions.recurring)
+# Columns of the survey query: every fact is one row of (fact, code, number, day).
+_SURVEY_SCHEMA = {"fact": "string", "code": "string", "number": "int64", "day": "date"}
+
+
+def _fact(
+    table: ir.Table,
+    fact: str,
+    code: ir.Value | None = None,
+    number: ir.Value | None = None,
+    day: ir.Value | None = None,
+) -> ir.Table:
+    return table.select(
+        fact=ibis.literal(fact),
+        code=ibis.null("string") if code is None else code.cast("string"),
+        number=ibis.null("int64") if number is None else number.cast("int64"),
+        day=ibis.null("date") if day is None else day.cast("date"),
+    )
+
+
+def _survey(
+    backend: BaseBackend, inputs: RevenueInputs, rules: RevenueRules, currency: str
+) -> _Survey:
+    """One query (on Spark every query costs a second or more) for everything the recompute
+    must know before building its expressions."""
+    subscriptions = inputs.subscriptions
+    items = item_service(subscriptions, rules)
     date_columns = ["start_date", "end_date", "trial_end_date"]
     if rules.churn_at == "cancellation_request":
         date_columns.append("canceled_at")
-    aggregates = {
-        "first": items.start_date.min(),
-        **{f"last_{name}": items[name].max() for name in date_columns},
-    }
-    for name, table, column in (("fx", inputs.fx_rates, "date"), ("spend", inputs.spend, "month")):
-        if table is not None:
-            aggregates[f"last_{name}"] = table[column].max().as_scalar()
-    summary = _column_values(backend, items.aggregate(**aggregates))
-    firsts = _present([summary["first"][0], since])
-    lasts = _present([summary[name][0] for name in summary if name.startswith("last_")])
-    lasts += _present([through])
-    if not firsts:
-        # Nothing recurring and no range asked for: an empty one-month calendar.
-        today = month_index(date.today())
-        return today, today
-    first = month_index(min(firsts))
-    last = max(month_index(max(lasts)) if lasts else first, first)
-    return first, last
+    bounds = items.aggregate(
+        first_day=items.start_date.min(), **{name: items[name].max() for name in date_columns}
+    )
+    paying = items.filter(
+        (item_period_amount(items, rules) > 0) & (items.first_idx <= items.last_idx)
+    )
+    needed = paying.group_by("currency").agg(month_idx=lambda t: t.first_idx.min())
+    parts = [
+        _fact(subscriptions, "currency:subscriptions", code=subscriptions.currency).distinct(),
+        _fact(subscriptions, "interval_count", number=subscriptions.interval_count).distinct(),
+        _fact(bounds, "first", day=bounds["first_day"]),
+        *[_fact(bounds, "last", day=bounds[name]) for name in date_columns],
+        _fact(needed, "item_rate", code=needed.currency, number=needed.month_idx),
+    ]
+    if inputs.fx_rates is not None:
+        fx = inputs.fx_rates
+        parts.append(_fact(fx, "currency:fx_rates", code=fx.currency).distinct())
+        available = (
+            fx.filter(fx.currency != currency)
+            .group_by("currency")
+            .agg(first_day=lambda t: t.date.min())
+        )
+        parts.append(
+            _fact(available, "rate_from", code=available.currency, day=available["first_day"])
+        )
+        latest = fx.aggregate(last_day=fx.date.max())
+        parts.append(_fact(latest, "last", day=latest["last_day"]))
+    if inputs.spend is not None:
+        spend = inputs.spend
+        parts.append(_fact(spend, "currency:spend", code=spend.currency).distinct())
+        months = spend.group_by("currency").agg(
+            first_day=lambda t: t.month.min(), last_day=lambda t: t.month.max()
+        )
+        parts.append(
+            _fact(
+                months,
+                "spend_rate",
+                code=months.currency,
+                number=month_index_expr(months["first_day"]),
+            )
+        )
+        parts.append(_fact(months, "last", day=months["last_day"]))
+    if rules.past_due_churn_days is not None and inputs.invoices is not None:
+        invoices = inputs.invoices
+        dates = invoices.aggregate(due=invoices.due_on.max(), paid=invoices.paid_on.max())
+        parts.append(_fact(dates, "last_due", day=dates["due"]))
+        parts.append(_fact(dates, "last", day=dates["paid"]))
+    rows = backend.to_pyarrow(ibis.union(*parts)).to_pylist()
+    return _read_survey(rows, rules)
+
+
+def _read_survey(rows: Iterable[dict[str, Any]], rules: RevenueRules) -> _Survey:
+    survey = _Survey()
+    for row in rows:
+        fact, code, number, day = row["fact"], row["code"], row["number"], row["day"]
+        if fact.startswith("currency:"):
+            survey.currencies[fact.removeprefix("currency:")].add(code)
+        elif fact == "interval_count":
+            survey.interval_counts.add(int(number))
+        elif fact == "first":
+            survey.first_day = day
+        elif fact == "last" and day is not None:
+            survey.last_days.append(day)
+        elif fact == "last_due" and day is not None and rules.past_due_churn_days is not None:
+            # The first month-end at which the last invoice can be past due.
+            survey.last_days.append(day + timedelta(days=rules.past_due_churn_days + 1))
+        elif fact == "item_rate":
+            survey.item_rate_from[code] = int(number)
+        elif fact == "spend_rate":
+            survey.spend_rate_from[code] = int(number)
+        elif fact == "rate_from":
+            survey.rate_available_from[code] = month_index(day)
+    return survey
+
+
+def _is_currency(code: str) -> bool:
+    try:
+        check_currency(code)
+    except UnknownCurrency:
+        return False
+    return True
 
 
 def _present(values: Iterable[date | None]) -> list[date]:
     return [value for value in values if value is not None]
-
-
-def _check_rates(
-    backend: BaseBackend,
-    items: ir.Table,
-    spend: ir.Table | None,
-    rates: ir.Table,
-    currency: str,
-    first_idx: int,
-    last_idx: int,
-) -> None:
-    """Every foreign currency needs a rate from the first month it is used in.
-
-    Rates only ever become available from some month onwards (the latest rate on or before a
-    month-end stays valid), so checking the first month each currency is needed suffices.
-    """
-    paying = items.filter(
-        (items.mrr_native > 0)
-        & (items.first_idx <= items.last_idx)
-        & (items.first_idx <= last_idx)
-        & (items.last_idx >= first_idx)
-    )
-    needed = paying.group_by("currency").agg(month_idx=lambda t: t.first_idx.min())
-    if spend is not None:
-        spend_months = spend.mutate(
-            month_idx=spend.month.year().cast("int64") * 12 + spend.month.month().cast("int64") - 1
-        )
-        needed = needed.union(
-            spend_months.group_by("currency").agg(month_idx=lambda t: t.month_idx.min())
-        )
-    available = rates.group_by("currency").agg(month_idx=lambda t: t.month_idx.min())
-    need = _column_values(backend, needed)
-    have = _column_values(backend, available)
-    have_from = dict(zip(have["currency"], have["month_idx"], strict=True))
-    first_needed: dict[str, int] = {}
-    for code, month in zip(need["currency"], need["month_idx"], strict=True):
-        month = max(int(month), first_idx)
-        first_needed[code] = min(first_needed.get(code, month), month)
-    problems = [
-        f"fx_rates: no {code} rate on or before {month_end_of_index(month).isoformat()}"
-        for code, month in sorted(first_needed.items())
-        if code != currency and (code not in have_from or have_from[code] > month)
-    ]
-    if problems:
-        raise RevenueInputError(problems)

@@ -1,7 +1,8 @@
 """Shapes a revenue recompute into the ``kizuna metrics`` output (JSON object or CSV table).
 
 This is where money numerators become amounts: divided exactly by the shared denominator and
-rounded to the reporting currency's minor unit (half away from zero), once, at output. Ratios
+rounded to the reporting currency's minor unit (half away from zero, see
+:func:`kizuna.core.money.round_money`), once, at output. Ratios
 are plain fractions rounded to :data:`RATIO_DECIMALS` places.
 """
 
@@ -17,8 +18,8 @@ from typing import Any
 
 import ibis.expr.types as ir
 
+from kizuna.core.money import minor_units, round_money
 from kizuna.engine.revenue import MONTHS_PER_YEAR, month_of_index
-from kizuna.engine.revenue_currency import minor_unit, round_money
 from kizuna.engine.revenue_kpis import KPIS, KpiKind
 from kizuna.engine.revenue_pipeline import RevenueResult
 
@@ -59,7 +60,7 @@ class Formatter:
 
     def __init__(self, result: RevenueResult):
         self.result = result
-        self.places = minor_unit(result.currency)
+        self.places = minor_units(result.currency)
 
     def money(self, units: Decimal | float | None) -> Decimal | None:
         if units is None:
@@ -104,18 +105,19 @@ def build_report(
             report["customers"] = []
         return report
     fmt = Formatter(result)
-    inside = result.kpis.month_idx.between(months.first_idx, months.last_idx)
     channel_cac = _channel_cac(result, fmt, months)
-    for row in _rows(result, result.kpis.filter(inside).order_by("month_idx")):
-        entry = {"month": month_label(row["month_idx"]), **_kpi_values(fmt, row)}
-        entry["cac_by_channel"] = channel_cac.get(row["month_idx"], {})
-        report["months"].append(entry)
-    for period, label in (("quarter", quarter_label), ("year", year_label)):
-        table = result.period_kpis(period, months.first_idx, months.last_idx)  # type: ignore[arg-type]
-        report[f"{period}s"] = [
-            {period: label(row["period_idx"]), **_kpi_values(fmt, row)}
-            for row in _rows(result, table.order_by("period_idx"))
-        ]
+    labels = {"month": month_label, "quarter": quarter_label, "year": year_label}
+    kpis = result.report_kpis(months.first_idx, months.last_idx)
+    periods: dict[str, list[dict[str, Any]]] = {name: [] for name in labels}
+    for row in _rows(result, kpis.order_by(["period", "period_idx"])):
+        period, index = row["period"], row["period_idx"]
+        entry = {period: labels[period](index), **_kpi_values(fmt, row)}
+        if period == "month":
+            entry["cac_by_channel"] = channel_cac.get(index, {})
+        periods[period].append(entry)
+    report["months"] = periods["month"]
+    report["quarters"] = periods["quarter"]
+    report["years"] = periods["year"]
     report["cohorts"] = _cohorts(result, fmt, months)
     report["trial_conversion"] = _trials(result, months)
     if detail:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.db import transaction
-
+from kizuna.pipeline.actions import KIND_OF_MOTION, install_default_pipelines
 from kizuna.pipeline.defaults import (
     DEFAULT_PIPELINES,
     Motion,
@@ -15,51 +14,20 @@ from kizuna.pipeline.defaults import (
     StageDef,
     StageKind,
 )
-from kizuna.pipeline.models import Pipeline, PipelineKind, Stage
+from kizuna.pipeline.models import Pipeline, Stage
 
-KIND_OF_MOTION: dict[Motion, str] = {
-    Motion.NEW: PipelineKind.NEW_BUSINESS,
-    Motion.EXPANSION: PipelineKind.UPSELL,
-    Motion.RENEWAL: PipelineKind.RENEWAL,
-    Motion.SERVICES: PipelineKind.SERVICES,
-}
 MOTION_OF_KIND = {kind: motion for motion, kind in KIND_OF_MOTION.items()}
 
 
-@transaction.atomic
 def ensure_default_pipelines(
     pipelines: Mapping[str, PipelineDef] = DEFAULT_PIPELINES,
 ) -> list[Pipeline]:
-    """Create each default pipeline (with its stages) that the store does not have yet.
+    """Create each default pipeline the store does not have yet; returns those created.
 
-    A pipeline that exists is left exactly as the team configured it. Returns those created.
+    The one installer is :func:`kizuna.pipeline.actions.install_default_pipelines`; this name
+    stays for the importers and the playbook defaults that call it.
     """
-    created: list[Pipeline] = []
-    existing = set(Pipeline.objects.values_list("key", flat=True))
-    for order, definition in enumerate(pipelines.values()):
-        if definition.key in existing:
-            continue
-        pipeline = Pipeline.objects.create(
-            key=definition.key,
-            name=str(definition.name),
-            kind=KIND_OF_MOTION[definition.motion],
-            order=order,
-        )
-        Stage.objects.bulk_create(
-            Stage(
-                pipeline=pipeline,
-                key=stage.key,
-                name=str(stage.name),
-                order=position,
-                probability=stage.probability,
-                outcome=str(stage.kind),
-                required_fields=list(stage.required_fields),
-                days_before_renewal=stage.days_before_renewal,
-            )
-            for position, stage in enumerate(definition.stages, start=1)
-        )
-        created.append(pipeline)
-    return created
+    return install_default_pipelines(pipelines)
 
 
 def stored_pipelines() -> dict[str, PipelineDef]:
@@ -73,6 +41,7 @@ def stored_pipelines() -> dict[str, PipelineDef]:
                 probability=stage.probability,
                 kind=StageKind(stage.outcome),
                 required_fields=tuple(stage.required_fields or ()),
+                is_trial=stage.is_trial,
                 days_before_renewal=stage.days_before_renewal,
             )
         )

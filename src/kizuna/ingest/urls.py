@@ -6,4 +6,5 @@ app_name = "data"
 
 urlpatterns = [
     path("reconcile/", views.reconciliation, name="reconcile"),
+    path("import/", views.upload, name="import"),
 ]

@@ -164,19 +164,47 @@ def _user_id(user: AbstractBaseUser | None) -> Any:
 
 
 def _enter(deal: Deal, stage: Stage, user: AbstractBaseUser | None, at: datetime) -> None:
-    """Put the deal in ``stage`` (its required fields checked) and record the change."""
+    """Put the deal in ``stage`` (its required fields checked), record the change and tell
+    the webhook endpoints subscribed to ``deal.stage_changed``.
+
+    The event is recorded in the caller's transaction, so a refused or rolled-back move
+    never reaches a receiver.
+    """
     check_stage_move(stage, deal_values(deal))
-    previous = deal.stage_id if deal.pk else None
+    previous = deal.stage if deal.pk and deal.stage_id else None
     deal.stage = stage
     deal.status = STATUS_OF_OUTCOME[stage.outcome]
     deal.closed_on = timezone.localdate(at) if deal.status != DealStatus.OPEN else None
     deal.save()
     DealStageChange.objects.create(
         deal=deal,
-        from_stage_id=previous,
+        from_stage=previous,
         to_stage=stage,
         changed_at=at,
         changed_by_id=_user_id(user),
+    )
+    _emit_stage_changed(deal, previous, stage, at)
+
+
+def _emit_stage_changed(deal: Deal, previous: Stage | None, stage: Stage, at: datetime) -> None:
+    """The ``deal.stage_changed`` webhook event; ``from_stage`` is null when a deal opens."""
+    # Imported here: the API layer imports this module, and domain code must not depend on
+    # the API at import time.
+    from kizuna.api.schemas import money_text
+    from kizuna.api.webhooks import DEAL_STAGE_CHANGED, emit
+
+    emit(
+        DEAL_STAGE_CHANGED,
+        {
+            "deal_id": deal.pk,
+            "account_id": deal.account_id,
+            "pipeline": deal.pipeline.key,
+            "from_stage": previous.key if previous is not None else None,
+            "to_stage": stage.key,
+            "changed_at": at.isoformat(),
+            "amount_mrr": money_text(Decimal(deal.amount_mrr), deal.currency),
+            "currency": deal.currency,
+        },
     )
 
 

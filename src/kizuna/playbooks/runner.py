@@ -20,14 +20,12 @@ A dry run reads everything, writes nothing and prints what it would do.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
 import pyarrow as pa
 from django.db import transaction
 from django.db.models import Count
@@ -62,15 +60,18 @@ from kizuna.playbooks.models import (
 from kizuna.playbooks.recipients import People, resolve
 from kizuna.playbooks.rules import RuleSpec
 from kizuna.playbooks.store_inputs import StoreSnapshot
-from kizuna.playbooks.triggers import TRIGGERS, Evaluation
+from kizuna.playbooks.triggers import TRIGGERS, Evaluation, Loader
 
 # Alerts written per transaction: large enough to amortise commits, small enough that a
 # concurrent run waits only briefly on a row this run is inserting.
 WRITE_BATCH = 200
 
+# Capped matches named in the log line of their rule (the count covers them all).
+CAPPED_SHOWN = 50
+
 LEVEL_RANK = {"high": 0, "medium": 1, "low": 2}
 
-Loaders = dict[str, Callable[[], ir.Table | None]]
+Loaders = dict[str, Loader]
 
 
 @dataclass
@@ -177,11 +178,11 @@ def run_playbooks(
         thresholds = signal_settings(settings.signal_settings)
         names = needed_signals(valid)
 
-        def signals() -> ir.Table | None:
+        def signals() -> pa.Table | None:
             inputs = signal_inputs if signal_inputs is not None else snapshot.signal_inputs()
             detected = detect_for_rules(inputs, as_of, thresholds, names)
             report.counts["signals"] = 0 if detected is None else detected.num_rows
-            return ibis.memtable(detected) if detected is not None else None
+            return detected
 
         evaluation = Evaluation(as_of, thresholds, {**snapshot.loaders(signals), **(loaders or {})})
         phase = time.perf_counter()
@@ -263,7 +264,7 @@ def match_rule(rule: Rule, evaluation: Evaluation) -> list[Match]:
         return []
     joined = candidates.inner_join(accounts, "customer_id")
     joined = apply_conditions(joined, rule.conditions)
-    rows = connect("duckdb").to_pyarrow(joined.select(*MATCH_COLUMNS)).to_pylist()
+    rows = evaluation.execute(joined.select(*MATCH_COLUMNS)).to_pylist()
     return [
         Match(
             account_id=int(row["customer_id"]),
@@ -307,11 +308,7 @@ def apply_caps(
         found = sorted(matches.get(rule.pk, []), key=_priority)
         if not found:
             continue
-        existing = set(
-            Alert.objects.filter(
-                rule=rule, account_id__in={m.account_id for m in found}
-            ).values_list("account_id", "occurrence")
-        )
+        existing = set(Alert.objects.filter(rule=rule).values_list("account_id", "occurrence"))
         recent: Counter[int] = Counter()
         if rule.max_enrolments:
             since = as_of - timedelta(days=rule.enrolment_window_days)
@@ -331,6 +328,7 @@ def apply_caps(
                 .values_list("owner_id", "n")
             )
         )
+        capped: dict[str, list[list[Any]]] = defaultdict(list)
         for match in found:
             if (match.account_id, match.occurrence) in existing:
                 report.counts["already"] += 1
@@ -346,25 +344,29 @@ def apply_caps(
                 reason = "daily cap per owner"
             if reason is not None:
                 report.counts["capped"] += 1
-                decisions.append(
-                    actions.log_entry(
-                        run=state.log,
-                        rule=rule,
-                        alert=None,
-                        account_id=match.account_id,
-                        action="match",
-                        outcome=Outcome.CAPPED,
-                        message=reason,
-                        detail={"signal": match.signal, "occurrence": match.occurrence},
-                        now=state.now,
-                    )
-                )
+                capped[reason].append([match.account_id, match.occurrence])
                 continue
             existing.add((match.account_id, match.occurrence))
             recent[match.account_id] += 1
             rule_today[owner] += 1
             per_owner_today[owner] += 1
             accepted.append(_Accepted(rule, match, owner))
+        # Capped matches come back every day while their signal lasts: one line per rule and
+        # cap, with the first accounts held back, keeps the log readable and small.
+        for reason, held in capped.items():
+            decisions.append(
+                actions.log_entry(
+                    run=state.log,
+                    rule=rule,
+                    alert=None,
+                    account_id=None,
+                    action="match",
+                    outcome=Outcome.CAPPED,
+                    message=reason,
+                    detail={"count": len(held), "first": held[:CAPPED_SHOWN]},
+                    now=state.now,
+                )
+            )
     # One order for every run (rule, account, occurrence), so two runs at once take row locks
     # in the same order and never deadlock.
     accepted.sort(

@@ -12,8 +12,6 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
 import pyarrow as pa
 from django.db import connection
 from django.utils import timezone
@@ -24,7 +22,7 @@ from kizuna.engine.signals_common import SignalInputs
 from kizuna.health.models import HealthScore, Scorecard
 from kizuna.pipeline.models import DealStageChange
 from kizuna.playbooks.conditions import ATTRIBUTE_SCHEMA
-from kizuna.playbooks.triggers import CHURN_SCHEMA, HEALTH_SCHEMA, STAGE_CHANGE_SCHEMA
+from kizuna.playbooks.triggers import CHURN_SCHEMA, HEALTH_SCHEMA, STAGE_CHANGE_SCHEMA, Loader
 from kizuna.sources import store_tables
 from kizuna.sources.csv_usage import (
     ACTIVITIES_COLUMNS,
@@ -238,23 +236,13 @@ class StoreSnapshot:
     def signal_inputs(self) -> SignalInputs:
         return SignalInputs.from_arrow(self.signal_tables())
 
-    def loaders(
-        self, signals: Callable[[], ir.Table | None]
-    ) -> dict[str, Callable[[], ir.Table | None]]:
+    def loaders(self, signals: Callable[[], pa.Table | None]) -> dict[str, Loader]:
         """Loaders for :class:`~kizuna.playbooks.triggers.Evaluation`."""
-
-        def memtable(read: Callable[[], pa.Table]) -> Callable[[], ir.Table | None]:
-            def load() -> ir.Table | None:
-                table = read()
-                return ibis.memtable(table) if table.num_rows else None
-
-            return load
-
         return {
             "signals": signals,
-            "subscriptions": memtable(lambda: self.subscriptions),
-            "health": memtable(lambda: self.health_history),
-            "accounts": memtable(lambda: self.attributes),
-            "churns": memtable(churns_table),
-            "stage_changes": memtable(lambda: stage_changes_table(self.as_of)),
+            "subscriptions": lambda: self.subscriptions,
+            "health": lambda: self.health_history,
+            "accounts": lambda: self.attributes,
+            "churns": churns_table,
+            "stage_changes": lambda: stage_changes_table(self.as_of),
         }

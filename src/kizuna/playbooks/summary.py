@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Avg, Sum
+from django.db.models import Q, Sum
 
+from kizuna.health.models import HealthScore
 from kizuna.usage.models import NpsResponse, Ticket, UsageDaily
 
 # Three 30-day windows show a trend (down, flat, up) without drowning the reader.
@@ -18,21 +19,28 @@ TICKET_LOOKBACK_DAYS = 90
 
 
 def account_summary(account_id: int, as_of: date) -> dict[str, Any]:
-    usage = []
+    windows = []
     for back in range(USAGE_WINDOWS - 1, -1, -1):
         last = as_of - timedelta(days=WINDOW_DAYS * back)
-        first = last - timedelta(days=WINDOW_DAYS - 1)
-        totals = UsageDaily.objects.filter(
-            account_id=account_id, date__gte=first, date__lte=last
-        ).aggregate(logins=Sum("logins"), active=Sum("active_users"))
-        usage.append(
-            {
-                "from": first.isoformat(),
-                "to": last.isoformat(),
-                "logins": totals["logins"] or 0,
-                "active_users_per_day": round((totals["active"] or 0) / WINDOW_DAYS, 1),
-            }
-        )
+        windows.append((last - timedelta(days=WINDOW_DAYS - 1), last))
+    # One query for all windows: conditional sums over the span they cover.
+    measures: dict[str, Any] = {}
+    for index, (first, last) in enumerate(windows):
+        in_window = Q(date__gte=first, date__lte=last)
+        measures[f"logins_{index}"] = Sum("logins", filter=in_window)
+        measures[f"active_{index}"] = Sum("active_users", filter=in_window)
+    totals = UsageDaily.objects.filter(
+        account_id=account_id, date__gte=windows[0][0], date__lte=as_of
+    ).aggregate(**measures)
+    usage = [
+        {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "logins": totals[f"logins_{index}"] or 0,
+            "active_users_per_day": round((totals[f"active_{index}"] or 0) / WINDOW_DAYS, 1),
+        }
+        for index, (first, last) in enumerate(windows)
+    ]
     tickets = [
         {
             "id": ticket.pk,
@@ -64,8 +72,6 @@ def account_summary(account_id: int, as_of: date) -> dict[str, Any]:
 
 
 def _health(account_id: int, as_of: date) -> dict[str, Any] | None:
-    from kizuna.health.models import HealthScore
-
     score = (
         HealthScore.objects.filter(account_id=account_id, date__lte=as_of)
         .order_by("-date", "-scorecard__is_default")
@@ -79,12 +85,3 @@ def _health(account_id: int, as_of: date) -> dict[str, Any] | None:
         "status": score.status,
         "components": score.components,
     }
-
-
-def average_score(account_id: int, since: date, until: date) -> float | None:
-    from kizuna.health.models import HealthScore
-
-    value = HealthScore.objects.filter(
-        account_id=account_id, date__gte=since, date__lte=until
-    ).aggregate(avg=Avg("score"))["avg"]
-    return None if value is None else float(value)

@@ -18,9 +18,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
+from ibis.backends import BaseBackend
 
+from kizuna.engine.backends import connect
 from kizuna.engine.signals import SIGNAL_DETECTORS
 from kizuna.engine.signals_common import (
     SignalSettings,
@@ -50,20 +52,36 @@ STAGE_CHANGE_SCHEMA = ibis.schema(
 )
 
 
+Loader = Callable[[], pa.Table | None]
+
+
 @dataclass
 class Evaluation:
-    """The run's day and its input tables, each loaded on first use."""
+    """The run's day and its input tables, each loaded on first use into one backend.
+
+    Loading into the backend (rather than querying in-memory tables anew each time) lets the
+    rules' queries share the tables: every rule reads the same signals and account attributes.
+    """
 
     as_of: date
     settings: SignalSettings
-    loaders: dict[str, Callable[[], ir.Table | None]]
+    loaders: dict[str, Loader]
+    backend: BaseBackend = field(default_factory=lambda: connect("duckdb"))
     _loaded: dict[str, ir.Table | None] = field(default_factory=dict)
 
     def table(self, name: str) -> ir.Table | None:
         if name not in self._loaded:
             loader = self.loaders.get(name)
-            self._loaded[name] = loader() if loader is not None else None
+            data = loader() if loader is not None else None
+            self._loaded[name] = (
+                self.backend.create_table(f"playbook_{name}", data, temp=True, overwrite=True)
+                if data is not None and data.num_rows
+                else None
+            )
         return self._loaded[name]
+
+    def execute(self, table: ir.Table) -> pa.Table:
+        return self.backend.to_pyarrow(table)
 
 
 Candidates = Callable[[Evaluation, dict[str, Any]], ir.Table | None]
@@ -392,10 +410,3 @@ def deal_stage_changed(evaluation: Evaluation, params: dict[str, Any]) -> ir.Tab
             to_stage=hits.to_stage,
         ),
     )
-
-
-def empty_like(schema: ibis.Schema) -> ir.Table:
-    return ibis.memtable(schema.to_pyarrow().empty_table())
-
-
-NULL_DATE = ibis.null(dt.date)

@@ -6,7 +6,6 @@ reported together as ``file:line: message``.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -15,17 +14,17 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-from ibis.backends import BaseBackend
 
+from kizuna.core.money import UnknownCurrency, check_currency
 from kizuna.engine.revenue import PERIODS_PER_YEAR
-from kizuna.engine.revenue_currency import is_currency
-from kizuna.engine.revenue_pipeline import RevenueInputs, materialise
+from kizuna.engine.revenue_pipeline import RevenueInputs
 from kizuna.sources.csv_reader import Column, InputError, decode, parse_rows, to_arrow
 
 SUBSCRIPTIONS = "subscriptions.csv"
 CUSTOMERS = "customers.csv"
 FX_RATES = "fx_rates.csv"
 SPEND = "spend.csv"
+INVOICES = "invoices.csv"
 
 _ZERO = Decimal(0)
 
@@ -72,15 +71,28 @@ SPEND_COLUMNS = [
     Column("currency"),
 ]
 
+INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+
+INVOICE_COLUMNS = [
+    Column("invoice_id"),
+    Column("customer_id"),
+    Column("subscription_id", nullable=True),
+    Column("issued_on", "date"),
+    Column("due_on", "date", nullable=True),
+    Column("paid_on", "date", required=False, nullable=True),
+    Column("amount", "decimal", min_value=_ZERO),
+    Column("tax", "decimal", required=False, default=_ZERO, min_value=_ZERO),
+    Column("currency"),
+    Column("status", choices=INVOICE_STATUSES),
+]
+
 Checker = Callable[[str, list[int], dict[str, list[Any]]], list[str]]
 
-# Several folders may be read into one connection (tests, parity runs): table names are unique.
-_reads = itertools.count(1)
 
-
-def read_revenue_folder(folder: Path, backend: BaseBackend) -> RevenueInputs:
-    """Read ``subscriptions.csv`` and the optional customer, FX and spend files in ``folder``
-    into tables on ``backend``. Raises :class:`InputError` with every problem found."""
+def read_revenue_folder(folder: Path) -> RevenueInputs:
+    """Read ``subscriptions.csv`` and the optional customer, FX, spend and invoice files in
+    ``folder`` as in-memory tables (a backend registers each once, on first use). Raises
+    :class:`InputError` with every problem found."""
     if not folder.is_dir():
         raise InputError([f"{folder}: not a folder"])
     problems: list[str] = []
@@ -90,6 +102,7 @@ def read_revenue_folder(folder: Path, backend: BaseBackend) -> RevenueInputs:
         (CUSTOMERS, CUSTOMER_COLUMNS, _no_checks, False),
         (FX_RATES, FX_RATE_COLUMNS, _check_fx_rates, False),
         (SPEND, SPEND_COLUMNS, _check_currency_column, False),
+        (INVOICES, INVOICE_COLUMNS, _check_invoices, False),
     ]
     for name, columns, check, required in specs:
         path = folder / name
@@ -104,28 +117,19 @@ def read_revenue_folder(folder: Path, backend: BaseBackend) -> RevenueInputs:
             problems += error.problems
     if problems:
         raise InputError(problems)
-    run = next(_reads)
 
-    def upload(name: str) -> ir.Table | None:
-        table = tables[name]
-        if table is None:
-            return None
-        # A memtable expression, not the Arrow table: Ibis 12 with sqlglot 30 renders the
-        # DROP of its staging view without the view's name.
-        return materialise(
-            backend,
-            ibis.memtable(table),
-            f"kizuna_input_{name.removesuffix('.csv')}_{run}",
-            cache=False,
-        )
+    def table(name: str) -> ir.Table | None:
+        data = tables[name]
+        return None if data is None else ibis.memtable(data)
 
-    subscriptions = upload(SUBSCRIPTIONS)
+    subscriptions = table(SUBSCRIPTIONS)
     assert subscriptions is not None
     return RevenueInputs(
         subscriptions=subscriptions,
-        customers=upload(CUSTOMERS),
-        fx_rates=upload(FX_RATES),
-        spend=upload(SPEND),
+        customers=table(CUSTOMERS),
+        fx_rates=table(FX_RATES),
+        spend=table(SPEND),
+        invoices=table(INVOICES),
     )
 
 
@@ -147,8 +151,16 @@ def _check_currency_column(name: str, lines: list[int], values: dict[str, list[A
     return [
         f"{name}:{line}: unknown currency {code!r} (not an ISO 4217 code)"
         for line, code in zip(lines, values["currency"], strict=True)
-        if not is_currency(code)
+        if not _is_currency(code)
     ]
+
+
+def _is_currency(code: str) -> bool:
+    try:
+        check_currency(code)
+    except UnknownCurrency:
+        return False
+    return True
 
 
 def _check_subscriptions(name: str, lines: list[int], values: dict[str, list[Any]]) -> list[str]:
@@ -161,6 +173,14 @@ def _check_subscriptions(name: str, lines: list[int], values: dict[str, list[Any
             problems.append(f"{name}:{line}: 'discount_percent' must be ≤ 100, got {percent}")
         if end is not None and end < start:
             problems.append(f"{name}:{line}: 'end_date' {end} is before 'start_date' {start}")
+    return sorted(problems, key=_line_of)
+
+
+def _check_invoices(name: str, lines: list[int], values: dict[str, list[Any]]) -> list[str]:
+    problems = _check_currency_column(name, lines, values)
+    for line, issued, due in zip(lines, values["issued_on"], values["due_on"], strict=True):
+        if due is not None and due < issued:
+            problems.append(f"{name}:{line}: 'due_on' {due} is before 'issued_on' {issued}")
     return sorted(problems, key=_line_of)
 
 

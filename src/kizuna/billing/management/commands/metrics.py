@@ -5,7 +5,9 @@ Contract (other tools depend on it)::
 
     kizuna metrics --input DIR [--currency JPY] [--from YYYY-MM] [--to YYYY-MM]
                    [--engine duckdb|postgres|pyspark] [--detail] [--format json|csv]
-                   [--out FILE]
+                   [--out FILE] [--rules FILE]
+
+``--rules`` names a TOML file of :class:`~kizuna.engine.revenue.RevenueRules` settings.
 
 Bad input exits with status 1 and one ``file:line: message`` per problem on stderr; ``--out``
 is written whole or not at all.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import tomllib
 from argparse import ArgumentParser
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,13 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand
 
 from kizuna.engine.backends import connect
-from kizuna.engine.revenue import RevenueInputError, month_index, month_of_index
+from kizuna.engine.revenue import (
+    RevenueInputError,
+    RevenueRules,
+    month_index,
+    month_of_index,
+    rules_from_settings,
+)
 from kizuna.engine.revenue_pipeline import compute_revenue
 from kizuna.engine.revenue_report import build_report, render_csv, render_json, report_range
 from kizuna.sources.csv_reader import InputError, parse_month
@@ -42,6 +51,7 @@ class MetricsOptions:
     detail: bool = False
     format: str = "json"
     out: Path | None = None
+    rules: Path | None = None
 
 
 def run_metrics(options: MetricsOptions, stdout: IO[str], stderr: IO[str]) -> int:
@@ -63,12 +73,14 @@ def _metrics_text(options: MetricsOptions) -> str:
     until = _month_option("--to", options.until)
     if since is not None and until is not None and since > until:
         raise InputError([f"--from {options.since} is after --to {options.until}"])
+    rules = _rules(options.rules)
+    inputs = read_revenue_folder(options.input)
     backend = _backend(options.engine)
-    inputs = read_revenue_folder(options.input, backend)
     result = compute_revenue(
         backend,
         inputs,
         currency=options.currency.upper(),
+        rules=rules,
         since=None if since is None else month_of_index(since),
         through=None if until is None else month_of_index(until),
     )
@@ -85,6 +97,18 @@ def _month_option(flag: str, text: str | None) -> int | None:
         return month_index(parse_month(text))
     except ValueError:
         raise InputError([f"{flag}: expected a month as YYYY-MM, got {text!r}"]) from None
+
+
+def _rules(path: Path | None) -> RevenueRules:
+    if path is None:
+        return RevenueRules()
+    try:
+        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError([f"{path}: cannot read ({error.strerror})"]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError([f"{path}: not valid TOML ({error})"]) from None
+    return rules_from_settings(settings, str(path))
 
 
 def _backend(engine: str) -> Any:
@@ -121,6 +145,9 @@ class Command(BaseCommand):
         parser.add_argument("--detail", action="store_true", help="add per-customer rows")
         parser.add_argument("--format", choices=["json", "csv"], default="json")
         parser.add_argument("--out", type=Path, help="write to FILE instead of stdout")
+        parser.add_argument(
+            "--rules", type=Path, metavar="FILE", help="TOML file of revenue rules (settings)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         status = run_metrics(
@@ -133,6 +160,7 @@ class Command(BaseCommand):
                 detail=options["detail"],
                 format=options["format"],
                 out=options["out"],
+                rules=options["rules"],
             ),
             self.stdout,  # type: ignore[arg-type]  # OutputWrapper is a TextIOBase proxy
             self.stderr,  # type: ignore[arg-type]

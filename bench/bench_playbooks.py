@@ -68,7 +68,9 @@ def main() -> None:
     from kizuna.playbooks.runner import run_playbooks
 
     started = time.perf_counter()
-    tables = {name: _store_ids(table) for name, table in build_inputs(args.accounts, args.days).items()}
+    tables = {
+        name: _store_ids(table) for name, table in build_inputs(args.accounts, args.days).items()
+    }
     call_command("migrate", verbosity=0)
     csms: list[User] = []
     for team_number in range(TEAMS):
@@ -103,7 +105,6 @@ def main() -> None:
         f"{time.perf_counter() - started:.1f} s"
     )
     inputs = SignalInputs.from_arrow(tables)
-
 
     loaders = {"subscriptions": lambda: tables["subscriptions"]}
     first = run_playbooks(AS_OF, signal_inputs=inputs, loaders=loaders)

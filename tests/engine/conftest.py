@@ -23,6 +23,7 @@ from kizuna.sources.csv_reader import Column, to_arrow
 from kizuna.sources.csv_revenue import (
     CUSTOMER_COLUMNS,
     FX_RATE_COLUMNS,
+    INVOICE_COLUMNS,
     SPEND_COLUMNS,
     SUBSCRIPTION_COLUMNS,
 )
@@ -80,6 +81,7 @@ class Revenue:
         fx_rates: Sequence[Row] | None = None,
         spend: Sequence[Row] | None = None,
         customers: Sequence[Row] | None = None,
+        invoices: Sequence[Row] | None = None,
         currency: str = "JPY",
         rules: RevenueRules | None = None,
     ) -> RevenueResult:
@@ -93,6 +95,7 @@ class Revenue:
             customers=table(customers, CUSTOMER_COLUMNS),
             fx_rates=table(fx_rates, FX_RATE_COLUMNS),
             spend=table(spend, SPEND_COLUMNS),
+            invoices=table(invoices, INVOICE_COLUMNS),
         )
         return compute_revenue(self.backend, inputs, currency=currency, rules=rules)
 

@@ -69,8 +69,17 @@ def shown_problems(response: Any) -> list[str]:
 def test_an_admin_sees_the_upload_form(client: Client) -> None:
     response = signed_in(client, Role.ADMIN).get(URL, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
-    assert 'enctype="multipart/form-data"' in response.content.decode()
-    assert "customers.csv" in response.content.decode()
+    page = response.content.decode()
+    assert 'enctype="multipart/form-data"' in page
+    assert 'type="file" name="upload" accept=".csv,.zip" multiple' in page
+    assert "<code>deal_stage_history.csv</code>" in page
+
+
+@pytest.mark.django_db
+def test_posting_no_file_asks_for_one(client: Client) -> None:
+    response = signed_in(client, Role.ADMIN).post(URL, {}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 422
+    assert response.context["form"].errors == {"upload": ["This field is required."]}
 
 
 @pytest.mark.django_db

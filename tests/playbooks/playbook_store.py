@@ -6,13 +6,16 @@ subscription (so signals watch them) and whatever usage, NPS or churn a test nee
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kizuna.billing.models import Interval, Product, ProductKind, Subscription, SubscriptionItem
 from kizuna.crm.models import Account, AccountStatus, Profile, Role, Team
@@ -92,9 +95,7 @@ def usage(account: Account, first: date, last: date, active_users: int, logins: 
     day = first
     rows = []
     while day <= last:
-        rows.append(
-            UsageDaily(account=account, date=day, logins=logins, active_users=active_users)
-        )
+        rows.append(UsageDaily(account=account, date=day, logins=logins, active_users=active_users))
         day += timedelta(days=1)
     UsageDaily.objects.bulk_create(rows)
 
@@ -113,3 +114,11 @@ def only_rules(*keys: str) -> None:
 
 def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TOKYO)
+
+
+@pytest.fixture(autouse=True)
+def in_english(settings: Any) -> Iterator[None]:
+    """Rules, tasks and pages in English, whatever the store's default language."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -11,7 +11,7 @@ from django.apps import apps
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from playbook_store import at, make_account, make_people, only_rules, usage_drop
+from playbook_store import at, in_english, make_account, make_people, only_rules, usage_drop  # noqa: F401
 
 from kizuna.crm.models import Task
 from kizuna.playbooks.models import ActionLog, Alert, Outcome, PlaybookSettings, Rule

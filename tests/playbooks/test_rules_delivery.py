@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from playbook_store import at, make_account, make_people, only_rules, usage_drop
+from playbook_store import at, in_english, make_account, make_people, only_rules, usage_drop  # noqa: F401
 
 from kizuna.playbooks.delivery import DeliveryError, send_chat
 from kizuna.playbooks.models import ActionLog, Outcome, PlaybookSettings, Rule

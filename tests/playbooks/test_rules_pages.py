@@ -11,7 +11,7 @@ from django.test import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from playbook_store import at, make_account, make_people, only_rules, usage_drop
+from playbook_store import at, in_english, make_account, make_people, only_rules, usage_drop  # noqa: F401
 
 from kizuna.crm.models import ChurnReason
 from kizuna.playbooks import actions
@@ -83,7 +83,10 @@ def test_snooze_needs_a_reason_and_executives_cannot_change_alerts(
 def test_churn_review_page(company: object, client: Client) -> None:
     acme = Alert.objects.get(account__name="Acme").account
     record = actions.record_churn(
-        acme, churned_on=date(2024, 9, 30), reason=ChurnReason.COST, detail="Budget cut",
+        acme,
+        churned_on=date(2024, 9, 30),
+        reason=ChurnReason.COST,
+        detail="Budget cut",
         user=company.aiko,  # type: ignore[attr-defined]
     )
     client.force_login(company.aiko)  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from django.core import mail
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from playbook_store import at, make_account, make_people, only_rules, usage, usage_drop
+from playbook_store import at, in_english, make_account, make_people, only_rules, usage, usage_drop  # noqa: F401
 
 from kizuna.billing.models import Interval
 from kizuna.crm.models import AccountStatus, ChurnReason, ChurnRecord, Task, TaskStatus
@@ -130,7 +130,9 @@ def test_open_task_of_same_type_and_reason_is_updated_not_duplicated() -> None:
     task = Task.objects.get(kind="usage_follow_up")
     assert task.context["occurrences"] == ["2024-07", "2024-09"]
     assert task.due_on == date(2024, 7, 18)
-    assert sorted(ActionLog.objects.filter(action="create_task").values_list("outcome", flat=True)) == [
+    assert sorted(
+        ActionLog.objects.filter(action="create_task").values_list("outcome", flat=True)
+    ) == [
         Outcome.DONE,
         Outcome.UPDATED,
     ]
@@ -140,15 +142,20 @@ def test_open_task_of_same_type_and_reason_is_updated_not_duplicated() -> None:
 def test_renewal_90_60_30_with_deal_once_per_term_and_lead_review_when_unhealthy() -> None:
     people = make_people()
     # Yearly from 1 October 2023: the term ends (renews) on 1 October 2024.
-    acme = make_account("Acme", people.aiko, owner=people.sato, interval=Interval.YEAR,
-                        price="1200000")
-    globex = make_account("Globex", people.ben, owner=people.sato, interval=Interval.YEAR,
-                          price="600000")
+    acme = make_account(
+        "Acme", people.aiko, owner=people.sato, interval=Interval.YEAR, price="1200000"
+    )
+    globex = make_account(
+        "Globex", people.ben, owner=people.sato, interval=Interval.YEAR, price="600000"
+    )
     scorecard = Scorecard.objects.create(name="B", is_default=True, definition={})
     for account, score in ((acme, "55.0"), (globex, "85.0")):
         for day in (date(2024, 7, 2), date(2024, 7, 3)):
             HealthScore.objects.create(
-                account=account, scorecard=scorecard, date=day, score=Decimal(score),
+                account=account,
+                scorecard=scorecard,
+                date=day,
+                score=Decimal(score),
                 status=HealthStatus.RISK if score < "60" else HealthStatus.HEALTHY,
                 coverage=Decimal(1),
             )
@@ -158,7 +165,9 @@ def test_renewal_90_60_30_with_deal_once_per_term_and_lead_review_when_unhealthy
     run_playbooks(day_90, now=at(day_90))
 
     deals = Deal.objects.order_by("account__name")
-    assert [(d.account.name, d.pipeline.key, d.stage.key, d.renewal_of_term_end) for d in deals] == [
+    assert [
+        (d.account.name, d.pipeline.key, d.stage.key, d.renewal_of_term_end) for d in deals
+    ] == [
         ("Acme", "renewal", "renewal_prep", date(2024, 10, 1)),
         ("Globex", "renewal", "renewal_prep", date(2024, 10, 1)),
     ]
@@ -214,7 +223,10 @@ def test_expansion_playbook_opens_an_upsell_deal_and_follows_its_stages() -> Non
     acme = make_account("Acme", people.aiko, owner=people.sato, price="150000")
     make_account("Globex", people.ben, product_code="analytics", price="10000")
     only_rules(
-        "expansion-identify", "expansion-prepare", "expansion-propose", "expansion-close",
+        "expansion-identify",
+        "expansion-prepare",
+        "expansion-propose",
+        "expansion-close",
         "expansion-onboard",
     )
     as_of = date(2024, 7, 1)
@@ -223,7 +235,10 @@ def test_expansion_playbook_opens_an_upsell_deal_and_follows_its_stages() -> Non
 
     deal = Deal.objects.get()
     assert (deal.account, deal.pipeline.key, deal.stage.key, deal.owner) == (
-        acme, "upsell", "opportunity_detected", people.aiko,
+        acme,
+        "upsell",
+        "opportunity_detected",
+        people.aiko,
     )
     assert Task.objects.get().kind == "expansion_needs"
 
@@ -243,8 +258,7 @@ def test_expansion_playbook_opens_an_upsell_deal_and_follows_its_stages() -> Non
 def test_win_back_three_to_six_months_after_churn_by_reason() -> None:
     people = make_people()
     gone = make_account("Gone", people.aiko, owner=people.sato, status=AccountStatus.CHURNED)
-    ChurnRecord.objects.create(account=gone, churned_on=date(2024, 3, 10),
-                               reason=ChurnReason.COST)
+    ChurnRecord.objects.create(account=gone, churned_on=date(2024, 3, 10), reason=ChurnReason.COST)
     only_rules("win-back-cost", "win-back-features", "win-back-other")
 
     run_playbooks(date(2024, 6, 9), now=at(date(2024, 6, 9)))

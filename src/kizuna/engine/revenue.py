@@ -249,7 +249,8 @@ def item_service(subscriptions: ir.Table, rules: RevenueRules) -> ir.Table:
 def item_period_amount(items: ir.Table, rules: RevenueRules) -> ir.DecimalValue:
     """100 × the amount of one billing period in the item's currency, never below zero:
     quantity × unit_price × (100 − discount_percent) − discount_amount × 100 (discounts ignored
-    under ``discounts="ignore"``). Positive exactly when the item carries MRR."""
+    under ``discounts="ignore"``), carried to 10⁻⁶. Positive exactly when the item carries MRR.
+    """
     gross = items.quantity.cast(NARROW) * items.unit_price.cast(PRICE)
     if rules.discounts == "subtract":
         kept = (PERCENT - items.discount_percent).cast(NARROW)
@@ -257,22 +258,51 @@ def item_period_amount(items: ir.Table, rules: RevenueRules) -> ir.DecimalValue:
         period = (gross * kept).cast(UNITS) - off
     else:
         period = (gross.cast(WIDE) * PERCENT).cast(UNITS)
-    return ibis.cases((period < 0, zero_units()), else_=period.cast(UNITS))
+    # GREATEST evaluates its argument once; rounding a 38-digit decimal is costly.
+    return ibis.greatest(period, zero_units()).cast(UNITS)
 
 
-def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) -> ir.Table:
-    """Adds ``mrr_native``: the item's MRR in its own currency, as a numerator over
-    ``scale.native_denominator``.
+ITEM_COLUMNS = (
+    "customer_id",
+    "subscription_id",
+    "product",
+    "currency",
+    "interval",
+    "interval_count",
+    "start_date",
+    "trial_end_date",
+    "service_start",
+    "service_end",
+    "first_idx",
+    "last_idx",
+)
+
+
+def item_periods(subscriptions: ir.Table, rules: RevenueRules) -> ir.Table:
+    """Recurring items with their service months (:func:`item_service`) and ``period``
+    (:func:`item_period_amount`): everything about an item that does not depend on the other
+    items, computed once per recompute."""
+    items = item_service(subscriptions, rules)
+    return items.select(*ITEM_COLUMNS, period=item_period_amount(items, rules))
+
+
+def native_mrr(items: ir.Table, scale: MoneyScale) -> ir.Table:
+    """Adds ``mrr_native`` to :func:`item_periods` rows: the item's MRR in its own currency,
+    as a numerator over ``scale.native_denominator``.
 
     Item MRR = (quantity × unit_price × (1 − discount_percent/100) − discount_amount) ÷ months per
     billing cycle (month 1, quarter 3, year 12, week 12/52, day 12/365, times interval_count),
     never below zero. Numerator = (quantity × unit_price × (100 − discount_percent) −
     discount_amount × 100) × periods per year × (lcm ÷ interval_count).
     """
-    items = item_service(subscriptions, rules)
     per_year = items.interval.cases(*PERIODS_PER_YEAR.items(), else_=None)
     multiplier = per_year * (scale.interval_lcm // items.interval_count)
-    return items.mutate(mrr_native=(item_period_amount(items, rules) * multiplier).cast(UNITS))
+    return items.mutate(mrr_native=(items.period * multiplier).cast(UNITS))
+
+
+def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) -> ir.Table:
+    """:func:`item_periods` with :func:`native_mrr`, straight from the subscription items."""
+    return native_mrr(item_periods(subscriptions, rules), scale)
 
 
 def month_rates(fx_rates: ir.Table | None, calendar: ir.Table, reporting_currency: str) -> ir.Table:
@@ -317,8 +347,19 @@ def service_rows(
     that comes from exchange rates alone). ``suspended`` (see
     :func:`kizuna.engine.revenue_past_due.suspension_flags`) marks the customer-months whose MRR
     is withheld for non-payment: an item counts at no month-end its customer is suspended at.
+
+    Without suspensions a series' first month with MRR is its items' earliest first month, so
+    the rows also carry ``first_idx`` (per customer × product) and ``customer_first_idx``.
     """
     paying = items.filter((items.mrr_native > 0) & (items.first_idx <= items.last_idx))
+    if suspended is None:
+        paying = paying.mutate(
+            series_first_idx=paying.first_idx.min().over(
+                ibis.window(group_by=["customer_id", "product"])
+            ),
+            customer_first_idx=paying.first_idx.min().over(ibis.window(group_by="customer_id")),
+        )
+    firsts = [] if suspended is not None else ["series_first_idx", "customer_first_idx"]
     stop = ibis.least(paying.last_idx + 1, last_idx)
     months = paying.select(
         "customer_id",
@@ -327,6 +368,7 @@ def service_rows(
         "mrr_native",
         "first_idx",
         "last_idx",
+        *firsts,
         month_idx=ibis.range(paying.first_idx, stop + 1).unnest(),
     )
     priced = months.left_join(
@@ -345,10 +387,19 @@ def service_rows(
         in_end = (priced.month_idx <= priced.last_idx) & ~priced.suspended_end.fill_null(False)
         in_start = (priced.month_idx > priced.first_idx) & ~priced.suspended_start.fill_null(False)
     native = priced.mrr_native
+    carried = (
+        {}
+        if suspended is not None
+        else {
+            "first_idx": priced.series_first_idx,
+            "customer_first_idx": priced.customer_first_idx,
+        }
+    )
     return priced.select(
         "customer_id",
         "product",
         "month_idx",
+        **carried,
         mrr_start=ibis.cases(
             (in_start, (native * priced.prev_rate).cast(UNITS)), else_=zero_units()
         ),
@@ -360,10 +411,10 @@ def service_rows(
     )
 
 
-def month_sums(rows: ir.Table, keys: Sequence[str]) -> ir.Table:
+def month_sums(rows: ir.Table, keys: Sequence[str], carried: Sequence[str] = ()) -> ir.Table:
     """Opening MRR, closing MRR and FX part per series (``keys``) and month; months with MRR
-    at neither end are left out."""
-    sums = rows.group_by([*keys, "month_idx"]).agg(
+    at neither end are left out. ``carried`` columns are constant per series."""
+    sums = rows.group_by([*keys, "month_idx", *carried]).agg(
         mrr_start=lambda t: t.mrr_start.sum().cast(UNITS),
         mrr_end=lambda t: t.mrr_end.sum().cast(UNITS),
         fx=lambda t: t.fx.sum().cast(UNITS),
@@ -371,7 +422,9 @@ def month_sums(rows: ir.Table, keys: Sequence[str]) -> ir.Table:
     return sums.filter((sums.mrr_start > 0) | (sums.mrr_end > 0))
 
 
-def mrr_movements(sums: ir.Table, keys: Sequence[str], rules: RevenueRules) -> ir.Table:
+def mrr_movements(
+    sums: ir.Table, keys: Sequence[str], rules: RevenueRules, carried: Sequence[str] = ()
+) -> ir.Table:
     """Classifies each month of each series (a customer, or a customer × product).
 
     With a = MRR at the end of M−1 and b = at the end of M, and fx the exchange-rate part:
@@ -381,11 +434,14 @@ def mrr_movements(sums: ir.Table, keys: Sequence[str], rules: RevenueRules) -> i
     ``none``. Every row satisfies ``mrr_end = mrr_start + delta + fx`` where ``delta`` is the
     signed movement, so the MRR identity holds per series and in any sum.
 
-    ``sums`` are :func:`month_sums` rows. Columns: keys, ``month_idx``, ``first_idx`` (the
-    series' first month with MRR), ``mrr_start``, ``mrr_end``, ``fx``, ``delta``, ``movement``.
+    ``sums`` are :func:`month_sums` rows, with the series' first month with MRR as
+    ``first_idx`` when known (else it is found here). Columns: keys, ``month_idx``,
+    ``first_idx``, ``mrr_start``, ``mrr_end``, ``fx``, ``delta``, ``movement`` and ``carried``.
     """
-    paid_month = ibis.cases((sums.mrr_end > 0, sums.month_idx), else_=ibis.null("int64"))
-    ranked = sums.mutate(first_idx=paid_month.min().over(ibis.window(group_by=list(keys))))
+    ranked = sums
+    if "first_idx" not in sums.columns:
+        paid_month = ibis.cases((sums.mrr_end > 0, sums.month_idx), else_=ibis.null("int64"))
+        ranked = sums.mutate(first_idx=paid_month.min().over(ibis.window(group_by=list(keys))))
     start, end = ranked.mrr_start, ranked.mrr_end
     continuing = (start > 0) & (end > 0)
     delta = (end - start - ranked.fx).cast(UNITS)
@@ -414,6 +470,7 @@ def mrr_movements(sums: ir.Table, keys: Sequence[str], rules: RevenueRules) -> i
         "mrr_start",
         "mrr_end",
         "fx",
+        *carried,
         delta=delta,
         movement=movement,
     )

@@ -11,7 +11,7 @@ zero or missing denominator is null.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import ibis
@@ -22,7 +22,6 @@ from kizuna.engine.revenue import (
     UNITS,
     MoneyScale,
     RevenueRules,
-    item_mrr,
     month_index_expr,
     zero_units,
 )
@@ -285,20 +284,19 @@ def monthly_components(
         *[flows[name].fill_null(0).name(name) for name in COUNT_FLOW_COLUMNS],
     )
     if free_customers is not None:
-        free = free_customers.view()
-        before = free_customers.view()
-        base = (
-            base.left_join(free, base.month_idx == free.month_idx)
-            .left_join(before, base.month_idx == before.month_idx + 1)
-            .select(
-                base.month_idx,
-                base.month,
-                *[base[name] for name in ("mrr", "mrr_prev", *FLOW_COLUMNS)],
-                *[base[name] for name in COUNT_FLOW_COLUMNS],
-                customers=base.customers + free.free_customers.fill_null(0),
-                customers_prev=base.customers_prev + before.free_customers.fill_null(0),
-            )
+        # A month's free-plan customers are also the next month's opening ones.
+        free = free_customers.select("month_idx", now="free_customers")
+        before = free_customers.select(
+            month_idx=free_customers.month_idx + 1, then="free_customers"
         )
+        counted = base.left_join(free, base.month_idx == free.month_idx).select(base, free.now)
+        counted = counted.left_join(before, counted.month_idx == before.month_idx).select(
+            counted, before.then
+        )
+        base = counted.mutate(
+            customers=counted.customers + counted.now.fill_null(0),
+            customers_prev=counted.customers_prev + counted.then.fill_null(0),
+        ).drop("now", "then")
     base = base.left_join(retained, base.month_idx == retained.month_idx).select(
         base, retained.base_12m, retained.now_12m, retained.capped_12m
     )
@@ -431,22 +429,20 @@ def cac_by_channel(movements: ir.Table, customers: ir.Table | None, spend: ir.Ta
     return filled.mutate(cac=ratio(filled.spend, filled.new_customers))
 
 
-def trial_conversion(
-    subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale, as_of_idx: int
-) -> ir.Table:
+def trial_conversion(items: ir.Table, as_of_idx: int) -> ir.Table:
     """Trial → paid conversion by trial start month.
 
     A trial is a subscription with a recurring item whose ``trial_end_date`` is after its
     ``start_date``; it converted when such an item is in paid service (positive MRR) for at
     least one day by the end of month ``as_of_idx``; it is pending when its trial ends after
-    that month and it has not converted. Rate = converted ÷ (trials − pending).
+    that month and it has not converted. Rate = converted ÷ (trials − pending). ``items`` are
+    :func:`kizuna.engine.revenue.item_periods` rows computed with trials carrying no MRR.
     """
-    items = item_mrr(subscriptions, replace(rules, trials_carry_mrr=False), scale)
     trials = items.filter(
         items.trial_end_date.notnull() & (items.trial_end_date > items.start_date)
     )
     paid = (
-        (trials.mrr_native > 0)
+        (trials.period > 0)
         & (trials.service_end.isnull() | (trials.service_end > trials.service_start))
         & (trials.first_idx <= as_of_idx)
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,9 +27,7 @@ from kizuna.engine.revenue import (
     MoneyScale,
     RevenueInputError,
     RevenueRules,
-    item_mrr,
-    item_period_amount,
-    item_service,
+    item_periods,
     lcm_of,
     month_calendar,
     month_end_of_index,
@@ -38,6 +36,7 @@ from kizuna.engine.revenue import (
     month_rates,
     month_sums,
     mrr_movements,
+    native_mrr,
     service_rows,
 )
 from kizuna.engine.revenue_kpis import (
@@ -127,13 +126,18 @@ def compute_revenue(
         raise RevenueInputError(
             [f"unknown reporting currency {currency!r} (not an ISO 4217 code)"]
         ) from None
-    survey = _survey(backend, inputs, rules, currency)
+    run = next(_run_numbers)
+
+    def store(expression: ir.Table, name: str) -> ir.Table:
+        return materialise(backend, expression, f"kizuna_revenue_{name}_{run}")
+
+    items = store(item_periods(inputs.subscriptions, rules), "items")
+    survey = _survey(backend, inputs, items, rules, currency)
     first_idx, last_idx = survey.calendar_bounds(since, through)
     survey.check(currency, first_idx)
     scale = MoneyScale(lcm_of(survey.interval_counts))
     calendar = month_calendar(first_idx, last_idx)
     rates = month_rates(inputs.fx_rates, calendar, currency)
-    items = item_mrr(inputs.subscriptions, rules, scale)
     suspended = None
     if rules.past_due_churn_days is not None and inputs.invoices is not None:
         suspended = suspension_flags(inputs.invoices, calendar, rules.past_due_churn_days)
@@ -141,24 +145,31 @@ def compute_revenue(
         None if inputs.spend is None else spend_in_reporting_currency(inputs.spend, rates, scale)
     )
 
-    run = next(_run_numbers)
-
-    def store(expression: ir.Table, name: str) -> ir.Table:
-        return materialise(backend, expression, f"kizuna_revenue_{name}_{run}")
-
     product_keys = ["customer_id", "product"]
-    rows = service_rows(items, rates, last_idx, suspended)
-    product_movements = store(
-        mrr_movements(month_sums(rows, product_keys), product_keys, rules), "product_movements"
-    )
+    priced_items = native_mrr(items, scale)
+    rows = service_rows(priced_items, rates, last_idx, suspended)
+    if suspended is None:
+        # The series' first paid months come with the rows (see service_rows).
+        carried = ["customer_first_idx"]
+        product_sums = month_sums(rows, product_keys, ["first_idx", *carried])
+    else:
+        carried = []
+        product_sums = month_sums(rows, product_keys)
+    products = store(mrr_movements(product_sums, product_keys, rules, carried), "products")
+    customer_sums = month_sums(products, ["customer_id"], carried)
+    if carried:
+        customer_sums = customer_sums.rename(first_idx="customer_first_idx")
     customer_movements = store(
-        mrr_movements(month_sums(product_movements, ["customer_id"]), ["customer_id"], rules),
-        "customer_movements",
+        mrr_movements(customer_sums, ["customer_id"], rules), "customer_movements"
     )
+    product_movements = products.drop(*carried)
     free = None
     if rules.free_plans_are_customers:
-        free = _free_plan_customers(items, customer_movements, last_idx)
+        free = _free_plan_customers(priced_items, customer_movements, last_idx)
     components = store(monthly_components(customer_movements, calendar, spend, free), "components")
+    trial_items = items
+    if rules.trials_carry_mrr:
+        trial_items = item_periods(inputs.subscriptions, replace(rules, trials_carry_mrr=False))
     return RevenueResult(
         backend=backend,
         currency=currency,
@@ -172,7 +183,7 @@ def compute_revenue(
         components=components,
         kpis=kpi_table(components, rules),
         cohorts=cohort_retention(customer_movements, calendar),
-        trials=trial_conversion(inputs.subscriptions, rules, scale, last_idx),
+        trials=trial_conversion(trial_items, last_idx),
         channel_cac=(
             None if spend is None else cac_by_channel(customer_movements, inputs.customers, spend)
         ),
@@ -280,21 +291,24 @@ def _fact(
 
 
 def _survey(
-    backend: BaseBackend, inputs: RevenueInputs, rules: RevenueRules, currency: str
+    backend: BaseBackend,
+    inputs: RevenueInputs,
+    items: ir.Table,
+    rules: RevenueRules,
+    currency: str,
 ) -> _Survey:
     """One query (on Spark every query costs a second or more) for everything the recompute
-    must know before building its expressions."""
+    must know before building its expressions; ``items`` are :func:`item_periods` rows."""
     subscriptions = inputs.subscriptions
-    items = item_service(subscriptions, rules)
+    recurring = subscriptions.filter(subscriptions.recurring)
     date_columns = ["start_date", "end_date", "trial_end_date"]
     if rules.churn_at == "cancellation_request":
         date_columns.append("canceled_at")
-    bounds = items.aggregate(
-        first_day=items.start_date.min(), **{name: items[name].max() for name in date_columns}
+    bounds = recurring.aggregate(
+        first_day=recurring.start_date.min(),
+        **{name: recurring[name].max() for name in date_columns},
     )
-    paying = items.filter(
-        (item_period_amount(items, rules) > 0) & (items.first_idx <= items.last_idx)
-    )
+    paying = items.filter((items.period > 0) & (items.first_idx <= items.last_idx))
     needed = paying.group_by("currency").agg(month_idx=lambda t: t.first_idx.min())
     parts = [
         _fact(subscriptions, "currency:subscriptions", code=subscriptions.currency).distinct(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
+from django.views.decorators.http import require_http_methods
 
 from kizuna.crm.access import role_of, visible_accounts
 from kizuna.crm.models import Role
@@ -63,9 +63,11 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         clean_one = super().clean
-        if isinstance(data, list | tuple):
-            return [clean_one(item, initial) for item in data]
-        return [clean_one(data, initial)]
+        sent = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
+        if not sent:
+            clean_one(None, initial)  # "This field is required."
+            return []
+        return [clean_one(item, initial) for item in sent]
 
 
 class UploadForm(forms.Form):
@@ -184,15 +186,13 @@ def stage_upload(uploads: Sequence[UploadedFile], folder: Path) -> None:
 
 def import_upload(uploads: Sequence[UploadedFile]) -> ImportReport:
     """Import the uploaded files all or nothing, from a private temporary folder."""
-    folder = Path(tempfile.mkdtemp(prefix="kizuna-upload-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="kizuna-upload-") as temporary:
+        folder = Path(temporary)
         stage_upload(uploads, folder)
         try:
             return import_folder(folder)
         except NothingToImport:  # only reachable with an empty upload
             raise UploadRefused([gettext("No file to import was sent.")]) from None
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -202,6 +202,7 @@ def _require_admin(request: HttpRequest) -> None:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
     """Upload CSV files (or one zip of them) and import them all or nothing."""
     _require_admin(request)

@@ -25,13 +25,14 @@ MENU = (
     MenuItem("saasup", _("Contracts")),
     MenuItem("accounts", _("Accounts")),
     MenuItem("deal_list", _("Deals")),
-    MenuItem("my_work", _("My work")),
+    MenuItem("playbooks:my_work", _("My work")),
 )
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """Template context processor: the menu entries whose pages exist."""
-    current = request.resolver_match.url_name if request.resolver_match else None
+    # view_name includes the namespace ("playbooks:my_work"), as the menu entries do.
+    current = request.resolver_match.view_name if request.resolver_match else None
     items = []
     for item in MENU:
         try:

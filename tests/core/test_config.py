@@ -1,3 +1,4 @@
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,17 @@ def test_currency_is_normalised(tmp_path: Path) -> None:
     assert (
         load_config({"KIZUNA_DATA_DIR": str(tmp_path), "KIZUNA_CURRENCY": "usd"}).currency == "USD"
     )
+
+
+def test_dashboard_targets_default_to_the_seed_values(tmp_path: Path) -> None:
+    dashboard = load_config({"KIZUNA_DATA_DIR": str(tmp_path)}).dashboard
+    assert dashboard["KIZUNA_TARGET_GRR"] == Decimal("0.90")
+    assert dashboard["KIZUNA_TARGET_NRR"] == Decimal("1.10")
+    assert "KIZUNA_IMPACT_MIN_MRR" not in dashboard
+
+
+def test_dashboard_targets_can_be_set_and_are_checked(tmp_path: Path) -> None:
+    env = {"KIZUNA_DATA_DIR": str(tmp_path), "KIZUNA_TARGET_NRR": "1.2"}
+    assert load_config(env).dashboard["KIZUNA_TARGET_NRR"] == Decimal("1.2")
+    with pytest.raises(ConfigError, match="KIZUNA_RISK_SCORE='high' is not a number"):
+        load_config({"KIZUNA_DATA_DIR": str(tmp_path), "KIZUNA_RISK_SCORE": "high"})

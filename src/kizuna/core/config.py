@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +16,17 @@ from kizuna.core.money import UnknownCurrency, check_currency
 
 SUPPORTED_LANGUAGES = ("ja", "en")
 SUPPORTED_DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
+
+# Targets and thresholds the dashboards draw and filter by; the defaults are the seeds'
+# recommendations (GRR ≥ 90 %, NRR ≥ 110 %, NPS ≥ +30, risk below a health score of 60).
+DASHBOARD_DEFAULTS: dict[str, Decimal] = {
+    "KIZUNA_TARGET_GRR": Decimal("0.90"),
+    "KIZUNA_TARGET_NRR": Decimal("1.10"),
+    "KIZUNA_TARGET_NPS": Decimal("30"),
+    "KIZUNA_RISK_SCORE": Decimal("60"),
+    "KIZUNA_RENEWAL_WINDOW_DAYS": Decimal("90"),
+    "KIZUNA_RISK_INACTIVE_DAYS": Decimal("30"),
+}
 
 
 class ConfigError(Exception):
@@ -31,6 +43,7 @@ class Config:
     secret_key: str
     debug: bool
     allowed_hosts: tuple[str, ...]
+    dashboard: dict[str, Decimal] = field(default_factory=dict)
 
 
 def _data_dir(env: dict[str, str]) -> Path:
@@ -77,6 +90,22 @@ def _flag(env: dict[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={value!r} is not a boolean: use true or false")
 
 
+def _dashboard(env: dict[str, str]) -> dict[str, Decimal]:
+    values = dict(DASHBOARD_DEFAULTS)
+    for name in [*DASHBOARD_DEFAULTS, "KIZUNA_IMPACT_MIN_MRR"]:
+        text = env.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ConfigError(f"{name}={text!r} is not a number") from None
+        if not value.is_finite() or value < 0:
+            raise ConfigError(f"{name}={text!r} must be a number of at least 0")
+        values[name] = value
+    return values
+
+
 def load_config(environ: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if environ is None else environ)
     data_dir = _data_dir(env)
@@ -108,4 +137,5 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         secret_key=_secret_key(env, data_dir),
         debug=_flag(env, "KIZUNA_DEBUG", default=False),
         allowed_hosts=hosts,
+        dashboard=_dashboard(env),
     )

@@ -177,8 +177,20 @@ def spark_backend() -> Iterator[BaseBackend]:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    yield connect("pyspark")
+    backend = connect("pyspark")
+    # The engine's connect() sets its own (cluster-sized) SQL settings on the reused session:
+    # put the tiny-data ones back.
+    for key, value in TINY_SPARK_SQL.items():
+        session.conf.set(key, value)
+    yield backend
     session.stop()
+
+
+TINY_SPARK_SQL = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
+}
 
 
 RevenueFactory = Callable[..., RevenueResult]

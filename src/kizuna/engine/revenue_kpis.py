@@ -354,7 +354,7 @@ def report_kpis(monthly: ir.Table, rules: RevenueRules, first_idx: int, last_idx
         months.select(*COMPONENT_COLUMNS, period=ibis.literal("month"), period_idx=months.month_idx)
     ]
     for period in PERIODS:
-        rolled = period_components(months, period)
+        rolled = period_components(monthly, period, first_idx, last_idx)
         parts.append(
             rolled.select(
                 *COMPONENT_COLUMNS, period=ibis.literal(period), period_idx=rolled.period_idx
@@ -363,34 +363,31 @@ def report_kpis(monthly: ir.Table, rules: RevenueRules, first_idx: int, last_idx
     return kpi_table(ibis.union(*parts), rules, keys=("period", "period_idx"))
 
 
-def period_components(monthly: ir.Table, period: Period) -> ir.Table:
-    """Roll monthly components up to quarters or years.
+def period_components(monthly: ir.Table, period: Period, first_idx: int, last_idx: int) -> ir.Table:
+    """Roll the monthly components of months ``first_idx..last_idx`` up to quarters or years.
 
     Movements, counts and spend are summed over the period's months; MRR and customers at the
     start are those before its first month, at the end those of its last month (so the period's
-    logo churn rate is customers churned in the period ÷ customers at its start). ``period_idx``
-    is the period's first month index; ``months`` counts the months present.
+    logo churn rate is customers churned in the period ÷ customers at its start); partial
+    periods cover only the selected months. ``period_idx`` is the period's first month index;
+    ``months`` counts the months present. One aggregation, no joins: the first and last month
+    of each period follow from the range.
     """
     size = 3 if period == "quarter" else MONTHS_PER_YEAR
-    keyed = monthly.mutate(period_idx=monthly.month_idx - monthly.month_idx % size)
-    sums = keyed.group_by("period_idx").agg(
-        first_idx=lambda t: t.month_idx.min(),
-        last_idx=lambda t: t.month_idx.max(),
+    months = monthly.filter(monthly.month_idx.between(first_idx, last_idx))
+    period_idx = months.month_idx - months.month_idx % size
+    keyed = months.mutate(
+        period_idx=period_idx,
+        opens=months.month_idx == ibis.greatest(period_idx, first_idx),
+        closes=months.month_idx == ibis.least(period_idx + size - 1, last_idx),
+    )
+    return keyed.group_by("period_idx").agg(
         months=lambda t: t.month_idx.count(),
         spend=lambda t: t.spend.sum().cast(UNITS),
         **{name: (lambda t, n=name: t[n].sum().cast(UNITS)) for name in FLOW_COLUMNS},
         **{name: (lambda t, n=name: t[n].sum()) for name in COUNT_FLOW_COLUMNS},
-    )
-    start = monthly.view()
-    end = monthly.view()
-    return (
-        sums.join(start, sums.first_idx == start.month_idx)
-        .join(end, sums.last_idx == end.month_idx)
-        .select(
-            sums,
-            *[start[name] for name in START_COLUMNS],
-            *[end[name] for name in END_COLUMNS],
-        )
+        **{name: (lambda t, n=name: t[n].max(where=t.opens)) for name in START_COLUMNS},
+        **{name: (lambda t, n=name: t[n].max(where=t.closes)) for name in END_COLUMNS},
     )
 
 

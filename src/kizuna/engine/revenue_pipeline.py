@@ -97,8 +97,8 @@ class RevenueResult:
 
     def period_kpis(self, period: Period, first_idx: int, last_idx: int) -> ir.Table:
         """KPIs per quarter or year over the months ``first_idx..last_idx``."""
-        months = self.components.filter(self.components.month_idx.between(first_idx, last_idx))
-        return kpi_table(period_components(months, period), self.rules, keys=("period_idx",))
+        rolled = period_components(self.components, period, first_idx, last_idx)
+        return kpi_table(rolled, self.rules, keys=("period_idx",))
 
     def report_kpis(self, first_idx: int, last_idx: int) -> ir.Table:
         """KPIs of every month, quarter and year of ``first_idx..last_idx`` in one table."""

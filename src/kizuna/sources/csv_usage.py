@@ -22,6 +22,7 @@ from kizuna.sources.csv_reader import (
     read_csv_table,
     to_arrow,
 )
+from kizuna.sources.csv_revenue import SUBSCRIPTION_COLUMNS
 
 USAGE_DAILY_COLUMNS: tuple[Column, ...] = (
     Column("customer_id"),
@@ -104,28 +105,8 @@ CONTACTS_COLUMNS: tuple[Column, ...] = (
     Column("status_changed_on", "date", required=False, nullable=True),
 )
 
-# The subscriptions contract is shared with the revenue engine; the health engine only needs
-# the columns that define committed terms, contracted seats and customer tenure.
-SUBSCRIPTION_INTERVALS = ("day", "week", "month", "quarter", "year")
-
-SUBSCRIPTIONS_COLUMNS: tuple[Column, ...] = (
-    Column("customer_id"),
-    Column("subscription_id"),
-    Column("product"),
-    Column("plan", required=False, nullable=True),
-    Column("quantity", "decimal", required=False, default=1, min_value=0),
-    Column("unit_price", "decimal"),
-    Column("currency"),
-    Column("interval", choices=SUBSCRIPTION_INTERVALS),
-    Column("interval_count", "int", required=False, default=1, min_value=1),
-    Column("discount_percent", "decimal", required=False, default=0, min_value=0),
-    Column("discount_amount", "decimal", required=False, default=0, min_value=0),
-    Column("start_date", "date"),
-    Column("end_date", "date", required=False, nullable=True),
-    Column("trial_end_date", "date", required=False, nullable=True),
-    Column("recurring", "bool", required=False, default=True),
-    Column("canceled_at", "date", required=False, nullable=True),
-)
+# The subscriptions contract is defined once, by the revenue reader.
+SUBSCRIPTIONS_COLUMNS: tuple[Column, ...] = tuple(SUBSCRIPTION_COLUMNS)
 
 
 def read_usage_daily(path: Path) -> pa.Table:

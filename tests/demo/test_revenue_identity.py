@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from io import StringIO
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -43,7 +44,7 @@ def test_mrr_identity_holds_on_the_demo_data() -> None:
     months = list(RevenueKpi.objects.filter(period_kind=PeriodKind.MONTH))
     assert len(months) >= 20
     movements_seen: set[str] = set()
-    for previous, current in zip(months, months[1:], strict=False):
+    for previous, current in pairwise(months):
         values = {
             name: Decimal(str(current.values[name]))
             for name in (

@@ -81,7 +81,11 @@ def parse_date(text: str) -> date:
         if match:
             year, month, day = (int(g) for g in match.groups())
             return date(year, month, day)
-    return date.fromisoformat(text[:10]) if len(text) > 10 and text[10] in "T " else date.fromisoformat(text)
+    return (
+        date.fromisoformat(text[:10])
+        if len(text) > 10 and text[10] in "T "
+        else date.fromisoformat(text)
+    )
 
 
 def parse_month(text: str) -> date:
@@ -190,13 +194,19 @@ def _parse_cell(name: str, line: int, column: Column, cell: str, problems: list[
         normalised = cell.lower()
         if normalised not in column.choices:
             allowed = ", ".join(column.choices)
-            problems.append(f"{name}:{line}: '{column.name}' must be one of {allowed}, got {cell!r}")
+            problems.append(
+                f"{name}:{line}: '{column.name}' must be one of {allowed}, got {cell!r}"
+            )
             return None
         return normalised
     try:
         value = PARSERS[column.kind](cell)
     except ValueError as error:
-        message = str(error) if column.kind in {"bool", "decimal", "int"} else f"bad {column.kind} {cell!r}"
+        message = (
+            str(error)
+            if column.kind in {"bool", "decimal", "int"}
+            else f"bad {column.kind} {cell!r}"
+        )
         problems.append(f"{name}:{line}: '{column.name}': {message}")
         return None
     if column.min_value is not None and value < column.min_value:

@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "subjects", nargs="*", help=f"subjects to recompute (default: all: {', '.join(RECOMPUTES)})"
+            "subjects",
+            nargs="*",
+            help=f"subjects to recompute (default: all: {', '.join(RECOMPUTES)})",
         )
         parser.add_argument("--as-of", type=date.fromisoformat, help="as-of date (default: today)")
         parser.add_argument(

@@ -20,6 +20,8 @@ install: $(VENV)/.installed
 demo: install
 	$(KIZUNA) migrate --noinput
 	$(KIZUNA) demo-data --accounts $(DEMO_ACCOUNTS) --months $(DEMO_MONTHS) --seed 42 --if-empty
+	$(KIZUNA) playbooks install-defaults
+	$(KIZUNA) renewals
 	$(KIZUNA) recompute --if-stale
 	$(MAKE) --no-print-directory serve
 

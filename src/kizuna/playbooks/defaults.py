@@ -143,7 +143,7 @@ def default_rule_data() -> list[dict[str, Any]]:
                 {"type": "update_property", "field": "custom:risk_status", "value": "usage_drop"},
             ],
             description=_(
-                "Active users down 30 % or more: notify the CS owner, follow up within 3 "
+                "Active users down by 30 percent or more: notify the CS owner, follow up within 3 "
                 "business days, escalate to the CS lead after 5."
             ),
             priority=10,

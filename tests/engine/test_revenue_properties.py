@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from conftest import Revenue
 
 FIRST_DAY = date(2024, 1, 1)
-RATES = [
+RATES: list[dict[str, Any]] = [
     {"date": "2023-12-01", "currency": "USD", "rate": Decimal("150.25")},
     {"date": "2024-03-15", "currency": "USD", "rate": Decimal("141.5")},
     {"date": "2024-07-01", "currency": "USD", "rate": Decimal("157.123456")},

@@ -7,10 +7,10 @@ state.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import ibis
 from django.conf import settings
@@ -19,7 +19,7 @@ from django.db import transaction
 from kizuna.billing.models import CohortCell, CustomerMrr, PeriodKind, ProductMrr, RevenueKpi
 from kizuna.engine.backends import connect
 from kizuna.engine.revenue import RevenueRules, month_of_index
-from kizuna.engine.revenue_pipeline import RevenueInputs, compute_revenue, materialise
+from kizuna.engine.revenue_pipeline import RevenueInputs, compute_revenue
 from kizuna.engine.revenue_report import Formatter, build_report, report_range
 from kizuna.sources import store_tables
 from kizuna.sources.csv_revenue import (
@@ -30,7 +30,6 @@ from kizuna.sources.csv_revenue import (
 )
 
 BATCH = 5000
-_runs = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -61,26 +60,23 @@ def _text(value: object) -> object:
 
 def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
     backend = connect("duckdb")
-    run = next(_runs)
-
-    def upload(name: str, table: object) -> ibis.Table:
-        return materialise(backend, ibis.memtable(table), f"kizuna_store_{name}_{run}")
-
     inputs = RevenueInputs(
-        subscriptions=upload("subscriptions", store_tables.subscriptions(SUBSCRIPTION_COLUMNS)),
-        customers=upload("customers", store_tables.customers(CUSTOMER_COLUMNS)),
-        fx_rates=upload("fx_rates", store_tables.fx_rates(FX_RATE_COLUMNS)),
-        spend=upload("spend", store_tables.spend(SPEND_COLUMNS)),
+        subscriptions=ibis.memtable(store_tables.subscriptions(SUBSCRIPTION_COLUMNS)),
+        customers=ibis.memtable(store_tables.customers(CUSTOMER_COLUMNS)),
+        fx_rates=ibis.memtable(store_tables.fx_rates(FX_RATE_COLUMNS)),
+        spend=ibis.memtable(store_tables.spend(SPEND_COLUMNS)),
     )
     result = compute_revenue(backend, inputs, settings.KIZUNA_CURRENCY, rules)
     months = report_range(result)
     report = build_report(result, months, detail=True)
     fmt = Formatter(result)
-    products = backend.to_pyarrow(
-        result.product_movements.select(
-            "customer_id", "product", "month_idx", "mrr_end", "movement", "delta"
-        )
-    ).to_pylist()
+    products: list[dict[str, Any]] = []
+    if months is not None:
+        table = result.product_movements
+        inside = table.filter(table.month_idx.between(months.first_idx, months.last_idx))
+        products = backend.to_pyarrow(
+            inside.select("customer_id", "product", "month_idx", "mrr_end", "movement", "delta")
+        ).to_pylist()
     kpis = [
         RevenueKpi(
             period_kind=PeriodKind.MONTH,
@@ -126,7 +122,6 @@ def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
             delta=fmt.money(row["delta"]) or 0,
         )
         for row in products
-        if months is not None and months.first_idx <= row["month_idx"] <= months.last_idx
     ]
     cohort_rows = [
         CohortCell(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -122,4 +123,16 @@ KIZUNA_RENEWAL_WINDOW_DAYS = int(CONFIG.dashboard["KIZUNA_RENEWAL_WINDOW_DAYS"])
 KIZUNA_RISK_INACTIVE_DAYS = int(CONFIG.dashboard["KIZUNA_RISK_INACTIVE_DAYS"])
 KIZUNA_IMPACT_MIN_MRR = CONFIG.dashboard.get("KIZUNA_IMPACT_MIN_MRR")
 
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Without an SMTP server configured, e-mails are written as files under var/mail so nothing
+# leaves the machine until a user sets it up.
+if os.environ.get("KIZUNA_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["KIZUNA_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("KIZUNA_SMTP_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("KIZUNA_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("KIZUNA_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("KIZUNA_SMTP_TLS", "true").lower() in {"1", "true", "yes"}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = CONFIG.data_dir / "mail"
+DEFAULT_FROM_EMAIL = os.environ.get("KIZUNA_FROM_EMAIL", "kizuna@localhost")

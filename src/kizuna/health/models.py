@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kizuna.core.fields import money_field
+from kizuna.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from kizuna.crm.models import TouchTier
 from kizuna.engine.health import Scorecard as ScorecardDefinition
 from kizuna.health.overrides import OverrideFacts
@@ -141,3 +143,68 @@ class HealthOverride(models.Model):
             created_at=self.created_at,
             expires_on=self.expires_on,
         )
+
+
+class AccountSegment(models.Model):
+    """An account's latest segments (SPEC G1–G3, G5), written with the health scores.
+
+    One row per account, replaced by every health recompute; the formulas are in
+    ``kizuna.engine.health_segments`` and ``docs/health.md``.
+    """
+
+    account = models.OneToOneField(
+        "crm.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="segment",
+    )
+    as_of = models.DateField(_("as of"))
+    touch_tier = models.CharField(_("touch tier"), max_length=10, choices=TouchTier.choices)
+    mrr = money_field(_("contracted MRR"))
+    arr = money_field(_("ARR"), help_text=_("12 × the latest positive month-end MRR."))
+    plan = models.CharField(_("plan"), max_length=50, blank=True, default="")
+    products = models.PositiveIntegerField(_("products"), default=0)
+    last_used_on = models.DateField(_("last used on"), null=True, blank=True)
+    days_since_last_use = models.PositiveIntegerField(
+        _("days since last use"), null=True, blank=True
+    )
+    active_days = models.PositiveIntegerField(
+        _("active days"), default=0, help_text=_("Days of use in the frequency window.")
+    )
+    recency_score = models.PositiveSmallIntegerField(_("recency score"), null=True, blank=True)
+    frequency_score = models.PositiveSmallIntegerField(_("frequency score"), null=True, blank=True)
+    monetary_score = models.PositiveSmallIntegerField(_("monetary score"), null=True, blank=True)
+    segment_monthly_churn = models.DecimalField(
+        _("tier monthly churn"), max_digits=7, decimal_places=6, null=True, blank=True
+    )
+    ltv = models.DecimalField(
+        _("LTV"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    health_score = models.DecimalField(
+        _("health score"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    health_status = models.CharField(
+        _("health status"), max_length=20, choices=HealthStatus.choices, blank=True, default=""
+    )
+
+    class Meta:
+        verbose_name = _("account segment")
+        verbose_name_plural = _("account segments")
+        indexes = [
+            models.Index(fields=["touch_tier", "health_status"]),
+            models.Index(fields=["recency_score", "frequency_score", "monetary_score"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.touch_tier}"
+
+    @property
+    def rfm(self) -> str:
+        """The three scores as one code (``"545"``), empty when the account is not a customer."""
+        scores = (self.recency_score, self.frequency_score, self.monetary_score)
+        return "" if None in scores else "".join(str(score) for score in scores)

@@ -9,8 +9,8 @@ One row per account as of a date T:
 * **RFM** (G2) among current customers (MRR > 0 in T's month): recency = days since the last
   day of use (a usage row with logins or active users), frequency = days of use in the
   ``frequency_window_days`` days up to T, monetary = MRR. Each is scored in quintiles 1–5
-  (5 = most recent, most frequent, largest): ``1 + ⌊5 × rank ÷ n⌋`` with ties sharing the lowest
-  rank, so equal values always get equal scores.
+  (5 = most recent, most frequent, largest): ``⌈5 × share of customers at or below the
+  value⌉``, so equal values get equal scores and the best value scores 5.
 * **LTV** (G3), ARPA-style per customer: MRR × gross margin ÷ the monthly logo churn rate of its
   touch tier over the ``churn_window_months`` months up to T's month (churned customers ÷
   customers at the start of each month, summed over the window). Missing when the tier had no
@@ -80,13 +80,12 @@ def touch_tier(arr: ir.NumericValue, employees: ir.IntegerValue, rules: SegmentR
 
 
 def quintile(value: ir.NumericValue, among: ir.BooleanValue) -> ir.Value:
-    """1–5 by rank of ``value`` (higher = better) among the rows where ``among`` holds; null
-    elsewhere. Ties share the lowest rank, so equal values score alike."""
-    window = ibis.window(group_by=among, order_by=value)
-    rank = ibis.rank().over(window).cast("float64")
-    count = value.count().over(ibis.window(group_by=among)).cast("float64")
-    score = (ibis.literal(1.0) + (5.0 * rank / count).floor()).cast("int64")
-    return ibis.ifelse(among, ibis.least(score, 5), ibis.null("int64"))
+    """1–5 by the share of rows (where ``among`` holds) whose ``value`` is at most this one:
+    ``⌈5 × cume_dist⌉``, higher = better; null where ``among`` does not hold. Ties share the
+    score, and the best value always scores 5."""
+    share = ibis.cume_dist().over(ibis.window(group_by=among, order_by=value))
+    score = (5.0 * share).ceil().cast("int64")
+    return ibis.ifelse(among, ibis.greatest(score, 1), ibis.null("int64"))
 
 
 def segment_table(

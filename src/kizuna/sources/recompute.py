@@ -68,6 +68,16 @@ def _revenue(as_of: date) -> int:
     return outcome.customer_rows + outcome.product_rows + outcome.months
 
 
+@register("health")
+def _health(as_of: date) -> int:
+    """Segments and health scores of the as-of day plus the days missing since the last run
+    (after revenue, whose MRR the segments read; before signals, whose playbooks read scores)."""
+    from kizuna.sources.store_health import recompute_health
+
+    outcome = recompute_health(as_of)
+    return outcome.scores + outcome.segments
+
+
 @register("forecast")
 def _forecast(as_of: date) -> int:
     from kizuna.sources.store_deals import recompute_forecast

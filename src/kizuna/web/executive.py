@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kizuna.billing.models import CohortCell, PeriodKind, RevenueKpi
@@ -34,9 +35,12 @@ def target(name: str) -> Decimal:
 
 
 def latest_kpi_month() -> date | None:
-    latest: date | None = RevenueKpi.objects.filter(period_kind=PeriodKind.MONTH).aggregate(
-        latest=Max("period_start")
-    )["latest"]
+    """The latest month with figures, never past the current month (scheduled cancellations
+    and renewals give the results future months that are not yet facts)."""
+    current_month = timezone.localdate().replace(day=1)
+    latest: date | None = RevenueKpi.objects.filter(
+        period_kind=PeriodKind.MONTH, period_start__lte=current_month
+    ).aggregate(latest=Max("period_start"))["latest"]
     return latest
 
 

@@ -2,16 +2,19 @@
 
 kizuna health --input DIR --as-of YYYY-MM-DD [--scorecard A|B|simple|FILE] [--format json|csv]
 kizuna health calibrate --input DIR [--scorecard …] [--every 30] [--horizon 90]
+kizuna health recompute [--as-of YYYY-MM-DD] [--days N]
 """
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kizuna.engine.backends import connect
@@ -26,6 +29,7 @@ from kizuna.health.output import account_to_dict, accounts_to_csv, calibration_t
 from kizuna.health.scorecards import ScorecardError, resolve_scorecard
 from kizuna.sources.csv_reader import InputError
 from kizuna.sources.csv_usage import health_inputs_from_folder
+from kizuna.sources.store_health import recompute_health
 
 
 class Command(BaseCommand):
@@ -55,12 +59,20 @@ class Command(BaseCommand):
             default=DEFAULT_HORIZON_DAYS,
             help=_("calibrate: churn horizon in days"),
         )
+        parser.add_argument(
+            "--days",
+            type=int,
+            help=_(
+                "recompute: the number of days of history ending on the as-of date "
+                "(default: the days missing since the last run, a year on the first)"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "recompute":
-            # Scores over the store arrive with the store-backed source of the engine inputs.
-            raise CommandError(_("'kizuna health recompute' is not available yet"))
+            self.recompute(options["as_of"], options["days"])
+            return
         if options["input"] is None:
             raise CommandError(_("--input DIR is required"))
         try:
@@ -85,3 +97,22 @@ class Command(BaseCommand):
         else:
             payload = [account_to_dict(account) for account in accounts]
             self.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False))
+
+    def recompute(self, as_of: date | None, days: int | None) -> None:
+        if days is not None and days < 1:
+            raise CommandError(_("--days must be at least 1"))
+        day = as_of or timezone.localdate()
+        started = time.perf_counter()
+        outcome = recompute_health(day, days)
+        self.stdout.write(
+            _(
+                "%(scores)s health scores for %(dates)s days and %(segments)s segments "
+                "in %(seconds).1f s"
+            )
+            % {
+                "scores": outcome.scores,
+                "dates": outcome.dates,
+                "segments": outcome.segments,
+                "seconds": time.perf_counter() - started,
+            }
+        )

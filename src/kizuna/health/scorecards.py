@@ -20,6 +20,9 @@ from kizuna.engine.health_measures import MEASURES
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 PRESETS: dict[str, str] = {"A": "preset_a.toml", "B": "preset_b.toml", "simple": "simple.toml"}
+DEFAULT_PRESET = "B"
+"""The default scorecard of a new store: preset B weighs usage highest, which fits the daily
+usage data the store holds."""
 
 
 class ScorecardError(ValueError):

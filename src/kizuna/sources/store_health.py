@@ -40,7 +40,7 @@ from kizuna.engine.health_measures import HealthInputs
 from kizuna.engine.health_segments import SegmentRules, segment_table
 from kizuna.engine.revenue_pipeline import materialise
 from kizuna.health.models import AccountSegment, HealthScore, Scorecard
-from kizuna.health.scorecards import PRESETS, load_preset, scorecard_to_dict
+from kizuna.health.scorecards import DEFAULT_PRESET, PRESETS, load_preset, scorecard_to_dict
 from kizuna.sources import store_tables
 from kizuna.sources.csv_revenue import CUSTOMER_COLUMNS
 from kizuna.sources.csv_usage import (
@@ -56,8 +56,6 @@ from kizuna.sources.csv_usage import (
 
 DEFAULT_HISTORY_DAYS = 365
 """History of a first recompute: a year shows seasonality and feeds the calibration."""
-DEFAULT_PRESET = "B"
-"""Preset B weighs usage highest, which fits the daily usage data the store holds."""
 BATCH_DAYS = 92
 """Dates per engine query: a quarter shares its input windows, yet keeps memory bounded."""
 BATCH = 5000

@@ -9,8 +9,9 @@ One row per account as of a date T:
 * **RFM** (G2) among current customers (MRR > 0 in T's month): recency = days since the last
   day of use (a usage row with logins or active users), frequency = days of use in the
   ``frequency_window_days`` days up to T, monetary = MRR. Each is scored in quintiles 1–5
-  (5 = most recent, most frequent, largest): ``⌈5 × share of customers at or below the
-  value⌉``, so equal values get equal scores and the best value scores 5.
+  (5 = most recent, most frequent, largest): ``⌈5 × position⌉``, the position being the share
+  of customers below the value plus half of those equal to it, so ties share a score and,
+  without ties, each fifth of the customers gets one score.
 * **LTV** (G3), ARPA-style per customer: MRR × gross margin ÷ the monthly logo churn rate of its
   touch tier over the ``churn_window_months`` months up to T's month (churned customers ÷
   customers at the start of each month, summed over the window). Missing when the tier had no
@@ -80,12 +81,15 @@ def touch_tier(arr: ir.NumericValue, employees: ir.IntegerValue, rules: SegmentR
 
 
 def quintile(value: ir.NumericValue, among: ir.BooleanValue) -> ir.Value:
-    """1–5 by the share of rows (where ``among`` holds) whose ``value`` is at most this one:
-    ``⌈5 × cume_dist⌉``, higher = better; null where ``among`` does not hold. Ties share the
-    score, and the best value always scores 5."""
-    share = ibis.cume_dist().over(ibis.window(group_by=among, order_by=value))
-    score = (5.0 * share).ceil().cast("int64")
-    return ibis.ifelse(among, ibis.greatest(score, 1), ibis.null("int64"))
+    """1–5 by position among the rows where ``among`` holds (higher value = better); null
+    elsewhere. The position of a value is the share of rows below it plus half the rows equal
+    to it (the midpoint of its tied run), so ties share one score: ``⌈5 × position⌉``, in
+    integers: ``⌈5 × (2 × below + equal) ÷ (2 × n)⌉``."""
+    below = ibis.rank().over(ibis.window(group_by=among, order_by=value))
+    equal = value.count().over(ibis.window(group_by=[among, value]))
+    total = value.count().over(ibis.window(group_by=among))
+    score = (5 * (2 * below + equal) + 2 * total - 1) // (2 * total)
+    return ibis.ifelse(among, score.cast("int64"), ibis.null("int64"))
 
 
 def segment_table(
@@ -105,13 +109,8 @@ def segment_table(
     products, plan, segment_monthly_churn, ltv``.
     """
     month = month_start(as_of)
-    upto = mrr_months.filter(mrr_months.month <= month)
-    current = (
-        upto.filter(upto.month == month)
-        .group_by("customer_id")
-        .aggregate(mrr=upto.mrr.cast("float64").sum())
-    )
-    paid = upto.filter(upto.mrr > 0)
+    current = carried_forward(mrr_months, ["customer_id"], [month]).select("customer_id", "mrr")
+    paid = mrr_months.filter((mrr_months.month <= month) & (mrr_months.mrr > 0))
     latest_paid = paid.group_by("customer_id").aggregate(last_month=paid.month.max())
     latest_paid = latest_paid.join(
         paid.select("customer_id", last_month=paid.month, last_mrr=paid.mrr.cast("float64")),
@@ -126,7 +125,8 @@ def segment_table(
         last_used_on=used.date.max(),
         active_days=(used.date >= first_counted).sum(),
     )
-    products = product_mrr.filter((product_mrr.month == month) & (product_mrr.mrr > 0))
+    products = carried_forward(product_mrr, ["customer_id", "product"], [month])
+    products = products.filter(products.mrr > 0)
     products = products.group_by("customer_id").aggregate(products=products.product.nunique())
 
     table = (
@@ -189,14 +189,15 @@ def tier_monthly_churn(
     months up to ``month`` ÷ customers at the start of those months (MRR > 0 the month before),
     by the accounts' touch tier."""
     first = _add_months(month, -(rules.churn_window_months - 1))
-    before_first = _add_months(first, -1)
-    rows = mrr_months.join(tiers, "customer_id")
-    churned = rows.filter(
-        (rows.month >= first) & (rows.month <= month) & (rows.movement == CHURN_MOVEMENT)
+    opening_months = [_add_months(first, offset - 1) for offset in range(rules.churn_window_months)]
+    churned = mrr_months.join(tiers, "customer_id")
+    churned = churned.filter(
+        (churned.month >= first) & (churned.month <= month) & (churned.movement == CHURN_MOVEMENT)
     )
     churned = churned.group_by("touch_tier").aggregate(churned=churned.count())
-    # A month's opening customers are the previous month's paying customers.
-    opening = rows.filter((rows.month >= before_first) & (rows.month < month) & (rows.mrr > 0))
+    # A month's opening customers are those paying at the end of the month before.
+    opening = carried_forward(mrr_months, ["customer_id"], opening_months)
+    opening = opening.filter(opening.mrr > 0).join(tiers, "customer_id")
     opening = opening.group_by("touch_tier").aggregate(opening=opening.count())
     joined = opening.left_join(churned, "touch_tier").drop("touch_tier_right")
     return joined.select(
@@ -205,6 +206,18 @@ def tier_monthly_churn(
             joined.churned.fill_null(0).cast("float64") / joined.opening.cast("float64")
         ).round(6),
     )
+
+
+def carried_forward(rows: ir.Table, keys: list[str], months: list[date]) -> ir.Table:
+    """``keys…, month, mrr`` at each of ``months``: the MRR of the latest row dated on or before
+    it (result rows are written only for months that changed, so a level carries forward);
+    keys without a row by then are absent."""
+    wanted = ibis.memtable({"at": months}, schema={"at": "date"})
+    pairs = rows.join(wanted, rows.month <= wanted.at)
+    latest = pairs.group_by([*keys, "at"]).aggregate(month=pairs.month.max())
+    levels = rows.select(*keys, "month", mrr=rows.mrr.cast("float64"))
+    joined = latest.join(levels, [*keys, "month"])
+    return joined.select(*keys, month=joined.at, mrr=joined.mrr)
 
 
 def _add_months(day: date, months: int) -> date:

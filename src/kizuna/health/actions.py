@@ -80,7 +80,7 @@ def override_score(
         score=value,
         status=status,
         reason=reason.strip(),
-        author=author,
+        author_id=author.pk,
         expires_on=expires_on,
     )
 

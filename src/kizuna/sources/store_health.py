@@ -28,7 +28,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from kizuna.billing.models import CustomerMrr, ProductMrr
@@ -281,10 +281,34 @@ def _value(value: Any) -> Any:
     return value
 
 
-def health_score_rows(
+# The HealthScore columns :func:`health_score_values` fills, in order.
+SCORE_FIELDS = (
+    "account",
+    "scorecard",
+    "date",
+    "score",
+    "status",
+    "components",
+    "coverage",
+    "missing",
+)
+
+
+def health_score_values(
     table: pa.Table, scorecard: ScorecardDefinition, scorecard_id: int
-) -> Iterator[HealthScore]:
-    """:class:`HealthScore` objects from engine rows (see :func:`score_columns`)."""
+) -> Iterator[list[Any]]:
+    """Database-ready values of :data:`SCORE_FIELDS` for every engine row (see
+    :func:`score_columns`), converted by the connection's own adapters, as Django would.
+
+    A year of daily scores is hundreds of thousands of rows: skipping model instances and the
+    per-field preparation makes writing them several times faster than ``bulk_create``, with
+    the same stored values on every database.
+    """
+    meta = HealthScore._meta
+    ops = connection.ops
+    json_field = meta.get_field("components")
+    score_field = meta.get_field("score")
+    coverage_field = meta.get_field("coverage")
     components = [
         (component, f"{component.name}__value", f"{component.name}__points")
         for component in scorecard.components
@@ -292,6 +316,14 @@ def health_score_rows(
     weights = {
         component.name: effective_weight(scorecard, component) for component in scorecard.components
     }
+
+    def decimal(value: float | None, field: Any) -> Any:
+        if value is None:
+            return None
+        return ops.adapt_decimalfield_value(
+            Decimal(str(value)), field.max_digits, field.decimal_places
+        )
+
     for batch in table.to_batches(BATCH):
         for row in batch.to_pylist():
             parts = [
@@ -305,17 +337,17 @@ def health_score_rows(
                 }
                 for component, value, points in components
             ]
-            score = row["score"]
-            yield HealthScore(
-                account_id=int(row["customer_id"]),
-                scorecard_id=scorecard_id,
-                date=row["as_of"],
-                score=None if score is None else Decimal(str(score)),
-                status=row["status"],
-                components=parts,
-                coverage=Decimal(str(row["coverage"])),
-                missing=[part["name"] for part in parts if part["missing"]],
-            )
+            missing = [part["name"] for part in parts if part["missing"]]
+            yield [
+                int(row["customer_id"]),
+                scorecard_id,
+                ops.adapt_datefield_value(row["as_of"]),
+                decimal(row["score"], score_field),
+                row["status"],
+                ops.adapt_json_value(parts, json_field.encoder),  # type: ignore[attr-defined]
+                decimal(row["coverage"], coverage_field),
+                ops.adapt_json_value(missing, json_field.encoder),  # type: ignore[attr-defined]
+            ]
 
 
 def compute_scores(
@@ -333,9 +365,23 @@ def compute_scores(
     ]
 
 
-def _chunks(items: Iterator[HealthScore], size: int) -> Iterator[list[HealthScore]]:
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
+def insert_scores(values: Iterator[list[Any]]) -> int:
+    """Insert rows of :func:`health_score_values`, :data:`BATCH` rows per ``executemany``;
+    returns the count."""
+    meta = HealthScore._meta
+    columns = {field.name: field.column for field in meta.concrete_fields}
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(meta.db_table),
+        ", ".join(quote(columns[name]) for name in SCORE_FIELDS),
+        ", ".join(["%s"] * len(SCORE_FIELDS)),
+    )
+    written = 0
+    with connection.cursor() as cursor:
+        while chunk := list(itertools.islice(values, BATCH)):
+            cursor.executemany(sql, chunk)
+            written += len(chunk)
+    return written
 
 
 def recompute_health(as_of: date, days: int | None = None) -> HealthRecompute:
@@ -390,7 +436,5 @@ def recompute_health(as_of: date, days: int | None = None) -> HealthRecompute:
         HealthScore.objects.filter(date__in=dates).delete()
         for card, definition, tables in results:
             for table in tables:
-                for chunk in _chunks(health_score_rows(table, definition, card.pk), BATCH):
-                    HealthScore.objects.bulk_create(chunk)
-                    written += len(chunk)
+                written += insert_scores(health_score_values(table, definition, card.pk))
     return HealthRecompute(dates=len(dates), scores=written, segments=len(segments))

@@ -8,6 +8,7 @@ themselves; where the server binaries are missing that pass is skipped with a me
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from browser_support import CHROMIUM, CHROMIUM_ARGS
 from postgres_cluster import PostgresCluster, missing_binaries
 
 STORE = os.environ.get("KIZUNA_TEST_STORE", "sqlite")
@@ -84,3 +86,25 @@ def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
     # A connection opened before this point still speaks SQLite: drop it.
     connections["default"].close()
     del connections["default"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium (Playwright); the test is skipped where there is none."""
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip(f"Chromium not found at {CHROMIUM}: browser tests need Debian's chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    # Playwright's sync API keeps an event loop in this thread; the test database set-up runs
+    # in the same thread, synchronously, which Django allows only when told so.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

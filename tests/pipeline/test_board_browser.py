@@ -3,57 +3,16 @@ customer's subscription exists. The screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pipeline_people import People, negotiating_deal
 
+from browser_support import shoot
 from kizuna.billing.models import BillingRecord, Subscription
 from kizuna.pipeline.models import Deal
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip(f"Chromium not found at {CHROMIUM}: browser tests need Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    # Playwright's sync API keeps an event loop in this thread; the database set-up of the
-    # tests runs in the same thread, synchronously, which Django allows only when told so.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def _shoot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def test_dragging_a_deal_into_won_asks_for_the_missing_fields(
@@ -86,7 +45,7 @@ def test_dragging_a_deal_into_won_asks_for_the_missing_fields(
     )
     assert dialog.locator('input[name="plan"]').is_visible()
     assert dialog.locator('input[name="contract_months"]').is_visible()
-    _shoot(page, "deal-board-won-prompt")
+    shoot(page, "deal-board-won-prompt")
 
     dialog.locator('input[name="plan"]').fill("Professional")
     dialog.locator('input[name="contract_months"]').fill("12")
@@ -95,7 +54,7 @@ def test_dragging_a_deal_into_won_asks_for_the_missing_fields(
     page.locator('.board-column[data-stage="won"] .deal-card').first.wait_for()
     assert won.locator(f'.deal-card[data-deal="{deal.pk}"]').count() == 1
     assert page.locator(".messages").inner_text() != ""
-    _shoot(page, "deal-board-after-won")
+    shoot(page, "deal-board-after-won")
 
     deal.refresh_from_db()
     assert (deal.status, deal.plan, deal.contract_months) == ("won", "Professional", 12)

@@ -3,49 +3,15 @@ language, and keep screenshots under ``test-artifacts/`` for a person to look at
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browser_support import shoot
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DASHBOARDS = ("executive", "sales", "cs", "contracts", "accounts", "executive/report")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip(f"Chromium not found at {CHROMIUM}: browser tests need Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    # Playwright's sync API keeps an event loop in this thread; the test database set-up runs
-    # in the same thread, synchronously, which Django allows only when told so.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def _log_in(browser: Any, base: str, company: Any, role: str, language: str = "en") -> Any:
@@ -62,11 +28,6 @@ def _log_in(browser: Any, base: str, company: Any, role: str, language: str = "e
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
     return page
-
-
-def _shoot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _charts_drawn(page: Any) -> None:
@@ -87,7 +48,7 @@ def test_every_dashboard_draws_its_charts(
         assert response.status == 200, path
         _charts_drawn(page)
         if role in {"executive", "csm"}:
-            _shoot(page, f"{role}-{path.replace('/', '-')}")
+            shoot(page, f"{role}-{path.replace('/', '-')}")
     assert page.errors == []
     page.context.close()
 
@@ -112,15 +73,15 @@ def test_account_page_and_language_switch(browser: Any, live_server: Any, compan
     page.goto(f"{live_server.url}/accounts/{company.acme.pk}/")
     _charts_drawn(page)
     assert "MRR grew by ¥20,000, from ¥100,000 to ¥120,000." in page.content()
-    _shoot(page, "csm-account-en")
+    shoot(page, "csm-account-en")
     page.select_option("#language", "ja")
     page.wait_for_load_state("load")
     _charts_drawn(page)
     assert page.locator("h2#movements-title").inner_text() == "MRR の増減"
-    _shoot(page, "csm-account-ja")
+    shoot(page, "csm-account-ja")
     page.goto(f"{live_server.url}/executive/")
     _charts_drawn(page)
-    _shoot(page, "csm-executive-ja")
+    shoot(page, "csm-executive-ja")
     assert page.errors == []
     page.context.close()
 

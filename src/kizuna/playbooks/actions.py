@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from kizuna.api.webhooks import emit
 from kizuna.crm.models import Account, AccountStatus, ChurnReason, ChurnRecord, Task, TaskStatus
 from kizuna.pipeline.models import Deal, DealStageChange, DealStatus, Pipeline, Stage
 from kizuna.playbooks.context import Match
@@ -86,12 +87,26 @@ def enrol_alert(
                 owner_id=owner_id,
                 created_at=now,
             )
-        return alert, True
     except IntegrityError:
         existing = Alert.objects.get(
             rule=rule, account_id=match.account_id, occurrence=match.occurrence
         )
         return existing, False
+    emit(
+        "alert.created",
+        {
+            "alert_id": alert.pk,
+            "account_id": alert.account_id,
+            "rule": rule.key,
+            "signal": alert.signal,
+            "level": alert.level,
+            "occurrence": alert.occurrence,
+            "occurred_on": alert.occurred_on,
+            "detail": alert.detail,
+        },
+        now=now,
+    )
+    return alert, True
 
 
 @transaction.atomic

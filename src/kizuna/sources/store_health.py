@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 
+from kizuna.api.webhooks import emit
 from kizuna.billing.models import CustomerMrr, ProductMrr
 from kizuna.crm.models import Account
 from kizuna.engine.backends import connect
@@ -384,6 +385,33 @@ def insert_scores(values: Iterator[list[Any]]) -> int:
     return written
 
 
+def announce_band_changes(as_of: date, latest: Mapping[int, tuple[Any, str]]) -> int:
+    """Emit ``health.band_changed`` for each account whose status on ``as_of`` differs from
+    its stored status the day before; returns how many were announced."""
+    previous = dict(
+        HealthScore.objects.filter(date=as_of - timedelta(days=1)).values_list(
+            "account_id", "status"
+        )
+    )
+    announced = 0
+    for account_id, (score, status) in sorted(latest.items()):
+        before = previous.get(account_id)
+        if before is None or before == status:
+            continue
+        emit(
+            "health.band_changed",
+            {
+                "account_id": account_id,
+                "date": as_of,
+                "from_status": before,
+                "to_status": status,
+                "score": score,
+            },
+        )
+        announced += 1
+    return announced
+
+
 def recompute_health(as_of: date, days: int | None = None) -> HealthRecompute:
     """Recompute segments and health scores as of ``as_of`` (see the module docstring)."""
     backend = connect("duckdb")
@@ -437,4 +465,5 @@ def recompute_health(as_of: date, days: int | None = None) -> HealthRecompute:
         for card, definition, tables in results:
             for table in tables:
                 written += insert_scores(health_score_values(table, definition, card.pk))
+        announce_band_changes(as_of, latest)
     return HealthRecompute(dates=len(dates), scores=written, segments=len(segments))

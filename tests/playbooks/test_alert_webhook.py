@@ -18,9 +18,7 @@ def test_an_alert_is_announced_once() -> None:
     WebhookEndpoint.objects.create(
         url="https://hooks.example.com/kizuna", secret="whsec_test", events=["alert.created"]
     )
-    account = Account.objects.create(
-        name="Acme", created_at=datetime(2024, 1, 1, tzinfo=UTC)
-    )
+    account = Account.objects.create(name="Acme", created_at=datetime(2024, 1, 1, tzinfo=UTC))
     rule = Rule.objects.create(key="usage_drop_alert", name="Usage drop")
     match = Match(
         account_id=account.pk,

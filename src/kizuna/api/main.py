@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from kizuna.api import routes_billing, routes_crm, routes_deals, routes_results, routes_usage
+from kizuna.api import (
+    routes_billing,
+    routes_crm,
+    routes_deals,
+    routes_playbooks,
+    routes_results,
+    routes_usage,
+)
 from kizuna.api.auth import TokenAuth
 from kizuna.api.errors import install_error_handlers
 
@@ -27,5 +34,6 @@ for router in (
     routes_deals.router,
     routes_usage.router,
     routes_results.router,
+    routes_playbooks.router,
 ):
     api.add_router("", router)

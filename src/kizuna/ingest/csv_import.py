@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from kizuna.ingest import map_billing, map_crm, map_pipeline, map_usage
-from kizuna.ingest.columns import CHURN_COLUMNS, INVOICE_COLUMNS
+from kizuna.ingest.columns import CHURN_COLUMNS
 from kizuna.ingest.context import ImportContext
 from kizuna.ingest.report import FileReport, ImportReport
 from kizuna.ingest.source import Progress, SourceRows, fill_raw_rows, read_source
@@ -28,6 +28,7 @@ from kizuna.sources.csv_reader import Column, decode
 from kizuna.sources.csv_revenue import (
     CUSTOMER_COLUMNS,
     FX_RATE_COLUMNS,
+    INVOICE_COLUMNS,
     SPEND_COLUMNS,
     SUBSCRIPTION_COLUMNS,
 )

@@ -17,12 +17,13 @@ import pyarrow.csv as pa_csv
 
 from kizuna.billing.models import CustomerMrr, Invoice, PeriodKind, RevenueKpi
 from kizuna.crm.models import ChurnRecord
-from kizuna.ingest.columns import CHURN_COLUMNS, INVOICE_COLUMNS
+from kizuna.ingest.columns import CHURN_COLUMNS
 from kizuna.sources import store_deals, store_tables
 from kizuna.sources.csv_reader import Column, to_arrow
 from kizuna.sources.csv_revenue import (
     CUSTOMER_COLUMNS,
     FX_RATE_COLUMNS,
+    INVOICE_COLUMNS,
     SPEND_COLUMNS,
     SUBSCRIPTION_COLUMNS,
 )

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from kizuna.billing.models import CustomerMrr, Invoice, PeriodKind, RevenueKpi
-from kizuna.crm.models import ChurnRecord
+from kizuna.billing.models import CustomerMrr, PeriodKind, RevenueKpi
 from kizuna.ingest.columns import CHURN_COLUMNS
 from kizuna.sources import store_deals, store_tables
-from kizuna.sources.csv_reader import Column, to_arrow
 from kizuna.sources.csv_revenue import (
     CUSTOMER_COLUMNS,
     FX_RATE_COLUMNS,
@@ -42,35 +40,6 @@ from kizuna.sources.csv_usage import (
 class ExportFile:
     name: str
     table: Callable[[], pa.Table]
-
-
-def _invoices() -> pa.Table:
-    names = [column.name for column in INVOICE_COLUMNS]
-    fields = {
-        "invoice_id": "pk",
-        "customer_id": "account_id",
-        "subscription_id": "subscription_id",
-    }
-    rows = Invoice.objects.values_list(*(fields.get(name, name) for name in names))
-    return _rows_to_table(
-        INVOICE_COLUMNS, rows, text={"invoice_id", "customer_id", "subscription_id"}
-    )
-
-
-def _churns() -> pa.Table:
-    names = [column.name for column in CHURN_COLUMNS]
-    fields = {"customer_id": "account_id"}
-    rows = ChurnRecord.objects.values_list(*(fields.get(name, name) for name in names))
-    return _rows_to_table(CHURN_COLUMNS, rows, text={"customer_id"})
-
-
-def _rows_to_table(columns: Sequence[Column], rows: object, text: set[str]) -> pa.Table:
-    names = [column.name for column in columns]
-    values: dict[str, list[object]] = {name: [] for name in names}
-    for row in rows:  # type: ignore[attr-defined]
-        for name, value in zip(names, row, strict=True):
-            values[name].append(str(value) if name in text and value is not None else value)
-    return to_arrow(values, columns)
 
 
 def _customer_mrr() -> pa.Table:
@@ -118,7 +87,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
     ExportFile("subscriptions.csv", lambda: store_tables.subscriptions(SUBSCRIPTION_COLUMNS)),
     ExportFile("fx_rates.csv", lambda: store_tables.fx_rates(FX_RATE_COLUMNS)),
     ExportFile("spend.csv", lambda: store_tables.spend(SPEND_COLUMNS)),
-    ExportFile("invoices.csv", _invoices),
+    ExportFile("invoices.csv", lambda: store_tables.invoices(INVOICE_COLUMNS)),
     ExportFile("contacts.csv", lambda: store_tables.contacts(CONTACTS_COLUMNS)),
     ExportFile("usage_daily.csv", lambda: store_tables.usage_daily(USAGE_DAILY_COLUMNS)),
     ExportFile("features.csv", lambda: store_tables.features(FEATURES_COLUMNS)),
@@ -126,7 +95,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
     ExportFile("tickets.csv", lambda: store_tables.tickets(TICKETS_COLUMNS)),
     ExportFile("nps.csv", lambda: store_tables.nps(NPS_COLUMNS)),
     ExportFile("activities.csv", lambda: store_tables.activities(ACTIVITIES_COLUMNS)),
-    ExportFile("churns.csv", _churns),
+    ExportFile("churns.csv", lambda: store_tables.churns(CHURN_COLUMNS)),
     ExportFile("deals.csv", store_deals.deals),
     ExportFile("deal_stage_history.csv", store_deals.stage_history),
     ExportFile("results/customer_mrr.csv", _customer_mrr),

@@ -25,6 +25,7 @@ from kizuna.sources import store_tables
 from kizuna.sources.csv_revenue import (
     CUSTOMER_COLUMNS,
     FX_RATE_COLUMNS,
+    INVOICE_COLUMNS,
     SPEND_COLUMNS,
     SUBSCRIPTION_COLUMNS,
 )
@@ -65,6 +66,7 @@ def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
         customers=ibis.memtable(store_tables.customers(CUSTOMER_COLUMNS)),
         fx_rates=ibis.memtable(store_tables.fx_rates(FX_RATE_COLUMNS)),
         spend=ibis.memtable(store_tables.spend(SPEND_COLUMNS)),
+        invoices=ibis.memtable(store_tables.invoices(INVOICE_COLUMNS)),
     )
     result = compute_revenue(backend, inputs, settings.KIZUNA_CURRENCY, rules)
     months = report_range(result)

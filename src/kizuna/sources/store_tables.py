@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 from django.utils import timezone
 
-from kizuna.billing.models import FxRate, MarketingSpend, SubscriptionItem
-from kizuna.crm.models import Account, Activity, Contact
+from kizuna.billing.models import FxRate, Invoice, MarketingSpend, SubscriptionItem
+from kizuna.crm.models import Account, Activity, ChurnRecord, Contact
 from kizuna.sources.csv_reader import Column, to_arrow
 from kizuna.usage.models import Feature, FeatureUsage, NpsResponse, Ticket, UsageDaily
 
@@ -195,3 +195,21 @@ def contacts(columns: Sequence[Column]) -> pa.Table:
     }
     rows = Contact.objects.values_list(*(fields[c.name] for c in columns))
     return _table(columns, rows, {"contact_id": _text, "customer_id": _text})
+
+
+def invoices(columns: Sequence[Column]) -> pa.Table:
+    fields = {column.name: column.name for column in columns} | {
+        "invoice_id": "pk",
+        "customer_id": "account_id",
+        "subscription_id": "subscription_id",
+    }
+    rows = Invoice.objects.values_list(*(fields[c.name] for c in columns))
+    return _table(
+        columns, rows, {"invoice_id": _text, "customer_id": _text, "subscription_id": _text}
+    )
+
+
+def churns(columns: Sequence[Column]) -> pa.Table:
+    fields = {column.name: column.name for column in columns} | {"customer_id": "account_id"}
+    rows = ChurnRecord.objects.values_list(*(fields[c.name] for c in columns))
+    return _table(columns, rows, {"customer_id": _text})

@@ -98,3 +98,11 @@ class ChurnRecordAdmin(admin.ModelAdmin[models.ChurnRecord]):
     list_filter = ["reason"]
     search_fields = ["account__name", "detail"]
     date_hierarchy = "churned_on"
+
+
+@admin.register(models.Segment)
+class SegmentAdmin(admin.ModelAdmin[models.Segment]):
+    list_display = ["name", "shared", "owner", "updated_at"]
+    list_filter = ["shared"]
+    search_fields = ["name", "owner__username"]
+    autocomplete_fields = ["owner"]

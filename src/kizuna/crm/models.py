@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kizuna.core.fields import external_id_field
+from kizuna.crm.segments import definition_problems
 
 
 class Role(models.TextChoices):
@@ -392,3 +396,47 @@ class ChurnRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.churned_on}"
+
+
+def validate_segment_definition(value: Any) -> None:
+    problems = definition_problems(value)
+    if problems:
+        raise ValidationError(problems, code="invalid")
+
+
+class Segment(models.Model):
+    """A saved set of criteria on accounts (SPEC G4): personal to its owner, or shared with
+    everyone. Its members are computed when it is used (``kizuna.crm.segments``)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="segments",
+    )
+    shared = models.BooleanField(
+        _("shared"), default=False, help_text=_("Shared segments are offered to everyone.")
+    )
+    definition = models.JSONField(
+        _("definition"),
+        validators=[validate_segment_definition],
+        help_text=_('Criteria, e.g. {"plan": ["Pro"], "mrr": {"min": "100000"}}.'),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="crm_segment_name_per_owner"),
+            # Rules and links name a shared segment, so its name is unique among shared ones.
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(shared=True), name="crm_shared_segment_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,7 +4,8 @@ A rule's ``conditions`` is a JSON object; each key is a registered condition and
 parameter, e.g. ``{"touch_tier": ["high"], "health": {"below": 60}, "mrr": {"min": "100000"}}``.
 All conditions must hold. They are evaluated set-based, over all triggered accounts at once, on
 the table of account attributes (:data:`ATTRIBUTE_SCHEMA`). An account without a health score
-or MRR does not match a condition on it.
+or MRR does not match a condition on it. The ``segment`` condition selects the members of saved
+shared segments (``crm.Segment``), read from the store when the rule runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+
+from kizuna.crm.models import Account, Segment
+from kizuna.crm.segments import any_of
 
 ATTRIBUTE_SCHEMA = ibis.schema(
     {
@@ -131,6 +135,29 @@ def _employees(table: ir.Table, value: Any) -> ir.BooleanValue:
 def _level(table: ir.Table, value: Any) -> ir.BooleanValue:
     """The level of the signal that triggered the rule."""
     return table.level.isin(list(value))
+
+
+def _shared_segment_names(value: Any) -> list[str]:
+    problems = _text_list(value)
+    if problems:
+        return problems
+    found = set(Segment.objects.filter(shared=True, name__in=value).values_list("name", flat=True))
+    return [f"no shared segment named {name!r}" for name in value if name not in found]
+
+
+@register_condition("segment", _shared_segment_names)
+def _segment(table: ir.Table, value: Any) -> ir.BooleanValue:
+    """Members of any of the named shared segments, by their definitions over the store as it
+    is when the rule runs (``kizuna.crm.segments``); a segment deleted since matches nothing."""
+    definitions = Segment.objects.filter(shared=True, name__in=list(value)).values_list(
+        "definition", flat=True
+    )
+    members = Account.objects.filter(any_of(definitions)).values_list("pk", flat=True)
+    ids = ibis.memtable(
+        {"customer_id": [str(pk) for pk in members.iterator(chunk_size=20000)]},
+        schema={"customer_id": "string"},
+    )
+    return table.customer_id.isin(ids.customer_id)
 
 
 def validate_conditions(conditions: Any) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -11,7 +12,9 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from kizuna.crm.models import Account, AccountStatus, LifecycleStage, TouchTier
+from kizuna.crm.models import Account, AccountStatus, LifecycleStage, Segment, TouchTier
+from kizuna.crm.segments import CRITERIA, RANGE, segment_filter
+from kizuna.health.models import HealthStatus
 
 # Dashboards open on two years of months: enough to see a trend and a year-on-year change.
 DEFAULT_MONTHS = 24
@@ -60,47 +63,172 @@ def _blank(label: str) -> list[tuple[str, str]]:
     return [("", label)]
 
 
-class AccountFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False)
-    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
-    plan = forms.ChoiceField(label=_("Plan"), required=False)
-    touch_tier = forms.ChoiceField(label=_("Touch tier"), required=False)
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    lifecycle_stage = forms.ChoiceField(label=_("Lifecycle stage"), required=False)
+# Criteria shown as one choice each (the others, ranges and owner, have their own fields).
+CHOICE_CRITERIA = (
+    "plan",
+    "touch_tier",
+    "status",
+    "lifecycle_stage",
+    "industry",
+    "country",
+    "health_status",
+)
+# Whole-number ranges; the others (health score, MRR) may have decimals.
+WHOLE_RANGES = frozenset({"employees", "days_since_last_use", "active_days", "products"})
+RANGE_BOUNDS = ("min", "below")
+# Fields under "More filters": the rarer attributes and every behaviour criterion.
+MORE = frozenset({"industry", "country", "health_status"}) | {
+    f"{name}_{bound}"
+    for name, criterion in CRITERIA.items()
+    if criterion.kind == RANGE
+    for bound in RANGE_BOUNDS
+}
 
-    def __init__(self, data: object, accounts: QuerySet[Account]) -> None:
+
+def value_labels() -> dict[str, dict[str, str]]:
+    """The people's names of the coded values of segment criteria, in the current language."""
+    return {
+        name: {value: str(label) for value, label in choices}
+        for name, choices in (
+            ("touch_tier", TouchTier.choices),
+            ("status", AccountStatus.choices),
+            ("lifecycle_stage", LifecycleStage.choices),
+            ("health_status", HealthStatus.choices),
+        )
+    }
+
+
+@dataclass(frozen=True)
+class RangeFields:
+    label: str
+    low: forms.BoundField
+    high: forms.BoundField
+
+
+class AccountFilterForm(forms.Form):
+    """The account list's filters (in the URL): a text search, a saved segment, and every
+    segment criterion (``kizuna.crm.segments.CRITERIA``), so that the current filters can be
+    saved as a segment and select the same accounts as that segment."""
+
+    q = forms.CharField(label=_("Search"), required=False)
+    segment = forms.TypedChoiceField(
+        label=_("Segment"), required=False, coerce=int, empty_value=None
+    )
+    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+
+    def __init__(
+        self,
+        data: object,
+        accounts: QuerySet[Account],
+        segments: QuerySet[Segment] | None = None,
+    ) -> None:
         super().__init__(data)  # type: ignore[arg-type]
+        for name in CHOICE_CRITERIA:
+            self.fields[name] = forms.ChoiceField(label=CRITERIA[name].label, required=False)
+        for name, criterion in CRITERIA.items():
+            if criterion.kind != RANGE:
+                continue
+            for bound, label in zip(RANGE_BOUNDS, (_("at least"), _("below")), strict=True):
+                field_class = forms.IntegerField if name in WHOLE_RANGES else forms.DecimalField
+                self.fields[f"{name}_{bound}"] = field_class(
+                    label=label, required=False, min_value=0
+                )
         everyone = str(_("All"))
+        self.segments = {segment.pk: segment for segment in segments or []}
+        segment_field = self.fields["segment"]
+        assert isinstance(segment_field, forms.ChoiceField)
+        segment_field.choices = _blank(str(_("None"))) + [
+            (str(pk), segment.name) for pk, segment in self.segments.items()
+        ]
         owner_ids = set(accounts.values_list("owner_id", flat=True).distinct())
         owner_ids |= set(accounts.values_list("cs_owner_id", flat=True).distinct())
         people = get_user_model().objects.filter(pk__in=owner_ids - {None}).order_by("username")
+        self.usernames = {person.pk: person.get_username() for person in people}
         owner_field = self.fields["owner"]
         assert isinstance(owner_field, forms.ChoiceField)
         owner_field.choices = _blank(everyone) + [
             (str(person.pk), person.get_full_name() or person.get_username()) for person in people
         ]
-        plans = accounts.exclude(plan="").values_list("plan", flat=True).distinct().order_by("plan")
+        found: dict[str, set[str]] = {"plan": set(), "industry": set(), "country": set()}
+        for values in accounts.values_list(*found).distinct():
+            for name, value in zip(found, values, strict=True):
+                found[name].add(value)
         choices: dict[str, list[tuple[str, str]]] = {
-            "plan": [(plan, plan) for plan in plans],
-            "touch_tier": [(value, str(label)) for value, label in TouchTier.choices],
-            "status": [(value, str(label)) for value, label in AccountStatus.choices],
-            "lifecycle_stage": [(value, str(label)) for value, label in LifecycleStage.choices],
+            name: [(value, value) for value in sorted(values - {""})]
+            for name, values in found.items()
         }
+        choices |= {name: list(labels.items()) for name, labels in value_labels().items()}
         for name, options in choices.items():
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)
             field.choices = _blank(everyone) + options
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name, criterion in CRITERIA.items():
+            if criterion.kind != RANGE:
+                continue
+            low, high = data.get(f"{name}_min"), data.get(f"{name}_below")
+            if low is not None and high is not None and low >= high:
+                self.add_error(
+                    f"{name}_below",
+                    _("%(criterion)s: “below” must be more than “at least”.")
+                    % {"criterion": criterion.label},
+                )
+        return data
+
+    def main_fields(self) -> list[forms.BoundField]:
+        return [field for field in self if field.name not in MORE]
+
+    def more_fields(self) -> list[forms.BoundField]:
+        return [field for field in self if field.name in {"industry", "country", "health_status"}]
+
+    def range_fields(self) -> list[RangeFields]:
+        return [
+            RangeFields(str(criterion.label), self[f"{name}_min"], self[f"{name}_below"])
+            for name, criterion in CRITERIA.items()
+            if criterion.kind == RANGE
+        ]
+
+    def uses_more(self) -> bool:
+        return any(self.data.get(name) for name in MORE)
+
+    def _valid_data(self) -> dict[str, Any]:
+        # An invalid parameter is ignored (and shown as an error); the valid ones still apply.
+        self.is_valid()
+        return self.cleaned_data
+
+    def definition(self) -> dict[str, Any]:
+        """The criteria these filters set, as a segment definition (the text search and the
+        chosen saved segment are not criteria)."""
+        data = self._valid_data()
+        definition: dict[str, Any] = {}
+        for name in CHOICE_CRITERIA:
+            if data.get(name):
+                definition[name] = [data[name]]
+        if data.get("owner") in self.usernames:
+            definition["owner"] = [self.usernames[data["owner"]]]
+        for name, criterion in CRITERIA.items():
+            if criterion.kind != RANGE:
+                continue
+            bounds = {
+                bound: str(data[f"{name}_{bound}"])
+                for bound in RANGE_BOUNDS
+                if data.get(f"{name}_{bound}") is not None
+            }
+            if bounds:
+                definition[name] = bounds
+        return definition
+
+    def chosen_segment(self) -> Segment | None:
+        return self.segments.get(self._valid_data().get("segment") or 0)
+
     def apply(self, accounts: QuerySet[Account]) -> QuerySet[Account]:
-        if not self.is_valid():
-            return accounts
-        data = self.cleaned_data
+        data = self._valid_data()
         if data.get("q"):
             text = data["q"].strip()
             accounts = accounts.filter(Q(name__icontains=text) | Q(external_id=text))
-        if data.get("owner"):
-            accounts = accounts.filter(Q(owner_id=data["owner"]) | Q(cs_owner_id=data["owner"]))
-        for name in ("plan", "touch_tier", "status", "lifecycle_stage"):
-            if data.get(name):
-                accounts = accounts.filter(**{name: data[name]})
-        return accounts
+        segment = self.chosen_segment()
+        if segment is not None:
+            accounts = accounts.filter(segment_filter(segment.definition))
+        return accounts.filter(segment_filter(self.definition()))

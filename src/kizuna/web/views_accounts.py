@@ -1,4 +1,5 @@
-"""The account list: every account the user may see, filtered by the URL, exportable as CSV."""
+"""The account list: every account the user may see, filtered by the URL (criteria or a saved
+segment), exportable as CSV; the current criteria can be saved as a segment."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kizuna.billing.models import CustomerMrr
-from kizuna.crm.access import visible_accounts
+from kizuna.crm.access import may_save_segments, role_of, visible_accounts, visible_segments
 from kizuna.crm.models import Account, AccountStatus, LifecycleStage, TouchTier
+from kizuna.crm.segments import describe
 from kizuna.web.exports import csv_response, wants_export
-from kizuna.web.filters import AccountFilterForm
+from kizuna.web.filters import AccountFilterForm, value_labels
 from kizuna.web.tables import Column, Table
+from kizuna.web.views_segments import SaveSegmentForm
 
 PAGE_SIZE = 50
 SORTS: dict[str, tuple[Any, ...]] = {
@@ -97,7 +100,7 @@ def account_rows(values: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 @login_required
 def accounts(request: HttpRequest) -> HttpResponse:
     visible = visible_accounts(request.user)
-    form = AccountFilterForm(request.GET, visible)
+    form = AccountFilterForm(request.GET, visible, visible_segments(request.user))
     month = latest_mrr_month()
     sort = request.GET.get("sort") or "mrr"
     if sort not in SORTS:
@@ -115,8 +118,27 @@ def accounts(request: HttpRequest) -> HttpResponse:
         account_rows(page.object_list),
         empty=_("No account matches these filters."),
     )
+    chosen_segment = form.chosen_segment()
+    role = role_of(request.user)
     return render(
         request,
         "kizuna/accounts.html",
-        {"form": form, "table": table, "page": page, "sort": sort, "month": month},
+        {
+            "form": form,
+            "table": table,
+            "page": page,
+            "sort": sort,
+            "month": month,
+            "chosen_segment": chosen_segment,
+            "chosen_segment_description": describe(chosen_segment.definition, value_labels())
+            if chosen_segment
+            else "",
+            # Saving is offered for filters that set criteria and no saved segment.
+            "save_form": SaveSegmentForm()
+            if form.definition()
+            and chosen_segment is None
+            and may_save_segments(role, shared=False)
+            else None,
+            "may_share": may_save_segments(role, shared=True),
+        },
     )

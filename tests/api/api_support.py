@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -32,7 +32,7 @@ def make_world() -> World:
         Profile.objects.create(user=user, role=role)
         users[name] = user
         tokens[name] = create_token(user, "tests")[1]
-    created = timezone.make_aware(timezone.datetime(2024, 1, 1))
+    created = timezone.make_aware(datetime(2024, 1, 1))
     account_a = Account.objects.create(
         external_id="A", name="Alpha", cs_owner=users["csm_a"], created_at=created
     )

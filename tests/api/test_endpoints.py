@@ -26,6 +26,7 @@ def test_money_is_a_decimal_string_with_its_currency(client: Client) -> None:
     assert item["start_date"] == "2024-01-01"
     [invoice] = client.get("/api/invoices", **headers).json()["items"]  # type: ignore[arg-type]
     assert invoice["amount"] == {"amount": "149.70", "currency": "USD"}
+    assert invoice["one_off_amount"] == {"amount": "0.00", "currency": "USD"}
     assert invoice["issued_on"] == "2024-02-01"
 
 
@@ -114,7 +115,7 @@ def test_the_same_usage_batch_posted_twice_counts_once(client: Client) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_usage_batches_count_once() -> None:
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():  # type: ignore[attr-defined]
         pytest.skip(
             "the in-memory SQLite test database locks tables instead of waiting; "
             "this test runs on PostgreSQL (make test-postgres)"

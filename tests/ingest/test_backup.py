@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from datetime import date, datetime
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from django.core.management.base import CommandError
 
 from kizuna.api.models import ApiToken
 from kizuna.api.tokens import create_token
-from kizuna.billing.models import CustomerMrr, RevenueKpi
+from kizuna.billing.models import CustomerMrr, Invoice, RevenueKpi
 from kizuna.crm.models import Account, Task
 from kizuna.ingest.backup import BackupError, backup_models, dump_store, restore_store
 from kizuna.sources.recompute import run_subject
@@ -57,6 +58,11 @@ def load_demo_store() -> None:
 @pytest.mark.slow
 def test_dump_then_restore_into_a_fresh_store_is_exact(tmp_path: Path) -> None:
     load_demo_store()
+    # A setup fee on one invoice: the recurring/one-off split survives the round trip.
+    first = Invoice.objects.order_by("pk")[0]
+    Invoice.objects.filter(pk=first.pk).update(
+        amount=first.amount + Decimal("30000.5"), one_off_amount=Decimal("30000.5")
+    )
     run_subject("revenue", AS_OF)
     before_rows = every_row()
     before_results = engine_results()
@@ -74,6 +80,7 @@ def test_dump_then_restore_into_a_fresh_store_is_exact(tmp_path: Path) -> None:
         label: len(rows) for label, rows in before_rows.items()
     }
     assert after_rows == before_rows
+    assert Invoice.objects.get(pk=first.pk).one_off_amount == Decimal("30000.5")
     token = ApiToken.objects.get(name="integration")
     assert token.created_at == before_rows["api.apitoken"][0]["created_at"]
     task_created = Task.objects.get(title="Call back").created_at

@@ -71,11 +71,14 @@ def test_every_file_imports_with_exact_values() -> None:
     )
     assert SubscriptionItem.objects.get(subscription=s2).unit_price == Decimal("49.90")
     invoice = Invoice.objects.get(external_id="I1")
-    assert (invoice.amount, invoice.tax, invoice.subscription_id) == (
-        Decimal("46200"),
-        Decimal("4620"),
+    assert (invoice.amount, invoice.one_off_amount, invoice.tax, invoice.subscription_id) == (
+        Decimal("196200"),
+        Decimal("150000"),
+        Decimal("19620"),
         Subscription.objects.get(external_id="S1").pk,
     )
+    # An empty one_off_amount is the default: the whole invoice is recurring.
+    assert Invoice.objects.get(external_id="I2").one_off_amount == Decimal(0)
     day2 = UsageDaily.objects.get(account=alpha, date=date(2024, 5, 2))
     assert (day2.logins, day2.api_calls) == (15, 0)  # full-width digits; default for empty
     assert UsageDaily.objects.get(account__external_id="C002").date == date(2024, 5, 1)
@@ -179,6 +182,16 @@ BAD_CASES = {
             "C1,2024-05-01,1,1\nC1,2024/05/01,2,1\n",
         },
         ["usage_daily.csv:3: duplicate usage row 'C1, 2024-05-01', first on line 2"],
+    ),
+    "one-off part above the invoice amount": (
+        {
+            "customers": CUSTOMERS,
+            "invoices": "invoice_id,customer_id,subscription_id,issued_on,due_on,amount,"
+            "one_off_amount,currency,status\n"
+            "I1,C1,,2024-05-01,,1000,1000,JPY,paid\n"
+            "I2,C2,,2024-05-01,,1000,1000.5,JPY,paid\n",
+        },
+        ["invoices.csv:3: 'one_off_amount' 1000.5 is more than 'amount' 1000"],
     ),
     "value too long for the store": (
         {"customers": CUSTOMERS.replace("JP,software,10", "JPN,software,10", 1)},

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from kizuna.billing.models import PeriodKind, RevenueKpi
+from kizuna.billing.models import Invoice, PeriodKind, RevenueKpi
+from kizuna.ingest.csv_import import import_folder
 from kizuna.ingest.export import EXPORT_FILES
 from kizuna.sources.recompute import run_subject
 
@@ -52,3 +53,16 @@ def test_export_round_trips_through_the_revenue_engine(tmp_path: Path) -> None:
     with (folder / "results" / "revenue_kpis.csv").open() as handle:
         exported = {row["month"][:7]: int(row["mrr"]) for row in csv.DictReader(handle)}
     assert exported == in_store
+
+
+@pytest.mark.django_db
+def test_invoices_export_their_one_off_part(tmp_path: Path) -> None:
+    import_folder(Path(__file__).parent / "data" / "good")
+    call_command("export", str(tmp_path / "export"), stdout=StringIO())
+    with (tmp_path / "export" / "invoices.csv").open(encoding="utf-8-sig") as handle:
+        rows = {row["invoice_id"]: row for row in csv.DictReader(handle)}
+    first = Invoice.objects.get(external_id="I1")
+    assert (rows[str(first.pk)]["amount"], rows[str(first.pk)]["one_off_amount"]) == (
+        "196200.000000",
+        "150000.000000",
+    )

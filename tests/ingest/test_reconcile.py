@@ -150,6 +150,19 @@ def test_fixing_the_crm_and_billing_clears_the_list(store: None) -> None:
     assert found() == []
 
 
+@pytest.mark.django_db
+def test_one_off_charges_on_a_subscription_invoice_are_not_mrr(store: None) -> None:
+    # Drifted Co's March invoice: 80,000 billed; with a 30,000 setup fee on it the recurring
+    # part is 50,000; the plan bills 100,000 a month.
+    drifted = Subscription.objects.get(external_id="DRIFTED-S")
+    march = Invoice.objects.filter(subscription=drifted, issued_on=date(2025, 3, 1))
+    march.update(amount=Decimal(80000), one_off_amount=Decimal(30000))
+    assert ("mrr", "Drifted Co", "", "100000", "50000") in found()
+    # 130,000 with the same 30,000 fee: the recurring 100,000 agrees with the plan.
+    march.update(amount=Decimal(130000), one_off_amount=Decimal(30000))
+    assert [row for row in found() if row[0] == "mrr"] == []
+
+
 @pytest.mark.parametrize(
     ("start", "term", "expected"),
     [

@@ -16,10 +16,19 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from stripe_server import API_KEY, StripeServer, serve
 
-from kizuna.billing.models import Invoice, Plan, Product, Subscription, SubscriptionItem
+from kizuna.billing.models import (
+    CustomerMrr,
+    FxRate,
+    Invoice,
+    Plan,
+    Product,
+    Subscription,
+    SubscriptionItem,
+)
 from kizuna.crm.models import Account
 from kizuna.ingest.models import SyncCursor
 from kizuna.ingest.stripe_import import import_stripe, stripe_client
+from kizuna.sources.recompute import run_subject
 
 FIXTURES = Path(__file__).parent / "stripe_fixtures"
 
@@ -196,6 +205,10 @@ def test_first_run_maps_every_object_exactly(stripe_key: str, initial: StripeSer
         ("in_X", "cus_B", None, "2024-06-01", None, None, Decimal("100"), 0, "USD", "void"),
     ]
 
+    # Invoices that list no lines: a subscription's is recurring, a manual one one-off.
+    one_off = dict(Invoice.objects.values_list("external_id", "one_off_amount"))
+    assert one_off == {"in_A1": 0, "in_B1": 0, "in_C1": 0, "in_X": Decimal("100")}
+
     # Pages were followed, subscriptions of every status asked for with discounts expanded.
     assert [query.get("starting_after") for query in initial.asked("/v1/customers")] == [
         None,
@@ -250,6 +263,97 @@ def test_a_later_run_asks_only_for_objects_created_since_the_last(
     assert Subscription.objects.count() == 4
     assert SyncCursor.objects.get(object_type="customers").position == noon("2025-05-01")
     assert SyncCursor.objects.get(object_type="products").position == noon("2024-01-03")
+
+
+@pytest.mark.django_db
+def test_a_changed_quantity_or_price_ends_the_old_span_and_starts_a_new_one(
+    stripe_key: str, initial: StripeServer
+) -> None:
+    run(initial)
+    with serve(FIXTURES / "later") as later:
+        run(later)
+    with serve(FIXTURES / "changed") as changed:
+        run(changed, "--since", "0")
+        rows = store_rows()
+        run(changed, "--since", "0")
+        assert store_rows() == rows  # importing the same state again changes nothing
+    today = timezone.localdate().isoformat()
+
+    # sub_A went from 10 to 12 seats on 10 June and from the 100 GB to the 500 GB storage
+    # price on 20 June (the days its prorations start); the history before stays.
+    assert items_of("sub_A") == [
+        ("si_A1", "price_pro_m", 10, 5000, "month", 1, 20, 0, "2024-01-15", "2024-04-15", None),
+        (
+            "si_A1@2024-04-15",
+            "price_pro_m",
+            10,
+            5000,
+            "month",
+            1,
+            0,
+            0,
+            "2024-04-15",
+            "2024-06-10",
+            None,
+        ),
+        ("si_A1@2024-06-10", "price_pro_m", 12, 5000, "month", 1, 0, 0, "2024-06-10", None, None),
+        ("si_A2", "price_storage", 2, 1200, "month", 1, 20, 0, "2024-03-01", "2024-04-15", None),
+        (
+            "si_A2@2024-04-15",
+            "price_storage",
+            2,
+            1200,
+            "month",
+            1,
+            0,
+            0,
+            "2024-04-15",
+            "2024-06-20",
+            None,
+        ),
+        (
+            "si_A2@2024-06-20",
+            "price_storage_xl",
+            2,
+            2000,
+            "month",
+            1,
+            0,
+            0,
+            "2024-06-20",
+            None,
+            None,
+        ),
+    ]
+    # sub_E's change has no proration: it starts on the day the import first sees it.
+    assert items_of("sub_E") == [
+        ("si_E1", "price_pro_m", 4, 5000, "month", 1, 0, 0, "2025-05-02", today, "2025-05-16"),
+        (f"si_E1@{today}", "price_pro_m", 6, 5000, "month", 1, 0, 0, today, None, None),
+    ]
+    # Each run fetched the invoice's second page of lines; its one-off part is the proration
+    # lines (11,667 + 2,400) and the data migration less its discount (30,000 − 3,000).
+    assert (
+        changed.asked("/v1/invoices/in_A2/lines")
+        == [{"limit": ["100"], "starting_after": ["il_A2_3"]}] * 2
+    )
+    in_a2 = Invoice.objects.get(external_id="in_A2")
+    assert (in_a2.amount, in_a2.one_off_amount, in_a2.tax) == (
+        Decimal("105067"),
+        Decimal("41067"),
+        Decimal("10507"),
+    )
+
+    # The revenue engine sees the change in its month: 52,400 in May, 64,000 from June.
+    FxRate.objects.create(date=date(2024, 1, 1), currency="USD", rate=Decimal(150))
+    run_subject("revenue", date(2024, 7, 31))
+    months = CustomerMrr.objects.filter(
+        account__external_id="cus_A", month__range=(date(2024, 5, 1), date(2024, 7, 1))
+    ).order_by("month")
+    assert [(row.month.month, row.mrr, row.movement, row.delta) for row in months] == [
+        (5, Decimal(52400), "none", Decimal(0)),
+        (6, Decimal(64000), "expansion", Decimal(11600)),
+        (7, Decimal(64000), "none", Decimal(0)),
+    ]
 
 
 @pytest.mark.django_db

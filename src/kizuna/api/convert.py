@@ -104,6 +104,7 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         due_on=invoice.due_on,
         paid_on=invoice.paid_on,
         amount=Money.of(invoice.amount, invoice.currency),
+        one_off_amount=Money.of(invoice.one_off_amount, invoice.currency),
         tax=Money.of(invoice.tax, invoice.currency),
         status=invoice.status,
     )

@@ -8,8 +8,10 @@ from kizuna.api import (
     routes_billing,
     routes_crm,
     routes_deals,
+    routes_forecast,
     routes_playbooks,
     routes_results,
+    routes_signals,
     routes_usage,
 )
 from kizuna.api.auth import TokenAuth
@@ -34,6 +36,8 @@ for router in (
     routes_deals.router,
     routes_usage.router,
     routes_results.router,
+    routes_forecast.router,
     routes_playbooks.router,
+    routes_signals.router,
 ):
     api.add_router("", router)

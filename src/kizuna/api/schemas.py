@@ -114,7 +114,10 @@ class InvoiceOut(Schema):
     issued_on: date
     due_on: date | None
     paid_on: date | None
-    amount: Money
+    amount: Money = Field(description="Excluding tax.")
+    one_off_amount: Money = Field(
+        description="The part of the amount that is not recurring (setup fees, prorations)."
+    )
     tax: Money
     status: str
 

@@ -171,6 +171,16 @@ class Invoice(models.Model):
     due_on = models.DateField(_("due on"), null=True, blank=True)
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     amount = money_field(_("amount excluding tax"))
+    one_off_amount = money_field(
+        _("of which one-off"),
+        # Also the database's default: a loader that writes rows without it (the demo data)
+        # stores wholly recurring invoices, as a CSV file without the column does.
+        db_default=0,
+        help_text=_(
+            "One-off charges and prorations in the amount (excluding tax); the rest is "
+            "recurring revenue."
+        ),
+    )
     tax = money_field(_("tax"))
     currency = currency_field()
     status = models.CharField(_("status"), max_length=15, choices=InvoiceStatus.choices)

@@ -38,6 +38,7 @@ from kizuna.sources.csv_usage import (
     FEATURE_USAGE_COLUMNS,
     FEATURES_COLUMNS,
     NPS_COLUMNS,
+    SUCCESS_GOALS_COLUMNS,
     TICKETS_COLUMNS,
     USAGE_DAILY_COLUMNS,
 )
@@ -64,6 +65,7 @@ IMPORT_FILES: tuple[ImportFile, ...] = (
     ImportFile("feature_usage.csv", FEATURE_USAGE_COLUMNS, map_usage.import_feature_usage),
     ImportFile("tickets.csv", TICKETS_COLUMNS, map_usage.import_tickets),
     ImportFile("nps.csv", NPS_COLUMNS, map_usage.import_nps),
+    ImportFile("success_goals.csv", SUCCESS_GOALS_COLUMNS, map_usage.import_success_goals),
     ImportFile("activities.csv", ACTIVITIES_COLUMNS, map_crm.import_activities),
     ImportFile("churns.csv", CHURN_COLUMNS, map_crm.import_churns),
     ImportFile("deals.csv", DEALS_COLUMNS, map_pipeline.import_deals),

@@ -261,6 +261,12 @@ def import_invoices(ctx: ImportContext, file: FileReport, source: SourceRows) ->
                     line,
                     gettext("unknown subscription_id '%(id)s'") % {"id": row["subscription_id"]},
                 )
+        if row["one_off_amount"] > row["amount"]:
+            file.problem(
+                line,
+                gettext("'one_off_amount' %(one_off)s is more than 'amount' %(amount)s")
+                % {"one_off": row["one_off_amount"], "amount": row["amount"]},
+            )
         fields = {
             "account_id": ctx.account_id(file, line, row["customer_id"]),
             "subscription_id": subscription_pk,
@@ -268,6 +274,7 @@ def import_invoices(ctx: ImportContext, file: FileReport, source: SourceRows) ->
             "due_on": row["due_on"],
             "paid_on": row["paid_on"],
             "amount": row["amount"],
+            "one_off_amount": row["one_off_amount"],
             "tax": row["tax"],
             "currency": currency(file, line, row["currency"]),
             "status": row["status"],

@@ -11,7 +11,14 @@ from kizuna.ingest.map_crm import rows
 from kizuna.ingest.report import FileReport
 from kizuna.ingest.source import SourceRows
 from kizuna.ingest.upsert import Write, upsert
-from kizuna.usage.models import Feature, FeatureUsage, NpsResponse, Ticket, UsageDaily
+from kizuna.usage.models import (
+    Feature,
+    FeatureUsage,
+    NpsResponse,
+    SuccessGoal,
+    Ticket,
+    UsageDaily,
+)
 
 USAGE_MEASURES = (
     "logins",
@@ -156,3 +163,30 @@ def import_nps(ctx: ImportContext, file: FileReport, source: SourceRows) -> None
         if len(file.problems) == before:
             writes.append(Write(line, (row["response_id"],), fields))
     upsert(NpsResponse, ("external_id",), writes, file)
+
+
+def import_success_goals(ctx: ImportContext, file: FileReport, source: SourceRows) -> None:
+    duplicates = Duplicates(file, "goal_id")
+    writes: list[Write] = []
+    for line, row in rows(source):
+        before = len(file.problems)
+        if duplicates.repeated(line, row["goal_id"]):
+            continue
+        if row["set_on"] and row["achieved_on"] and row["achieved_on"] < row["set_on"]:
+            file.problem(line, gettext("'achieved_on' is before 'set_on'"))
+        fields = {
+            "account_id": ctx.account_id(file, line, row["customer_id"]),
+            "goal": row["goal"],
+            "target": row["target"] or "",
+            "set_on": row["set_on"],
+            "achieved_on": row["achieved_on"],
+        }
+        check_fits(
+            file,
+            line,
+            SuccessGoal,
+            {"external_id": row["goal_id"], "goal": row["goal"], "target": fields["target"]},
+        )
+        if len(file.problems) == before:
+            writes.append(Write(line, (row["goal_id"],), fields))
+    upsert(SuccessGoal, ("external_id",), writes, file)

@@ -6,14 +6,15 @@ are typed by people and drift. Four checks, each over the accounts a user may se
 - **plan**: the account's plan vs the plan of the base-plan item in service today;
 - **renewal date**: the account's renewal date vs the end of the current committed term of
   its subscription (start + whole terms); a month-to-month subscription needs none;
-- **MRR**: MRR billed (the last paid invoice of each subscription in service, divided by the
-  months of its billing period, in the reporting currency) vs MRR computed from the
-  subscription items (the account's latest month of the revenue results);
+- **MRR**: MRR billed (the recurring part of the last paid invoice of each subscription in
+  service, divided by the months of its billing period, in the reporting currency) vs MRR
+  computed from the subscription items (the account's latest month of the revenue results);
 - **missing invoices**: a subscription in service with no invoice in its last two billing
   periods.
 
-An invoice of a subscription is taken as its recurring charge: the invoice files carry no
-lines, so one-off charges billed together with the subscription show as an MRR difference.
+The recurring part of an invoice is its amount less its ``one_off_amount`` (setup fees,
+services and prorations billed with the subscription), so a one-off charge on the same invoice
+is not an MRR difference.
 """
 
 from __future__ import annotations
@@ -264,7 +265,8 @@ def _rate(currency: str, day: date, rates: dict[str, list[tuple[date, Decimal]]]
 
 
 def _billed_mrr(in_service: dict[int, list[_InService]], as_of: date) -> dict[int, Decimal | None]:
-    """Per account, the MRR its last paid invoices bill; ``None`` when a rate is missing."""
+    """Per account, the MRR the recurring part of its last paid invoices bills; ``None`` when a
+    rate is missing."""
     rates: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
     for start, currency, rate in FxRate.objects.order_by("date").values_list(
         "date", "currency", "rate"
@@ -286,7 +288,8 @@ def _billed_mrr(in_service: dict[int, list[_InService]], as_of: date) -> dict[in
             if paid is None or total is None:
                 continue
             fx = _rate(paid.currency, paid.issued_on, rates)
-            total = None if fx is None else total + paid.amount * fx / entry.period_months
+            recurring = paid.amount - paid.one_off_amount
+            total = None if fx is None else total + recurring * fx / entry.period_months
         billed[account_id] = total
     return billed
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import stripe
@@ -25,7 +25,7 @@ from django.utils.translation import gettext
 
 from kizuna.billing.models import Invoice, Plan, Product, Subscription, SubscriptionItem
 from kizuna.crm.models import Account, AccountStatus
-from kizuna.ingest import stripe_map
+from kizuna.ingest import stripe_history, stripe_map
 from kizuna.ingest.models import SyncCursor
 from kizuna.ingest.report import FileReport
 from kizuna.ingest.stripe_map import StripeDataError, StripeObject
@@ -59,6 +59,8 @@ class StripeData:
     customers: list[StripeObject] = field(default_factory=list)
     subscriptions: list[tuple[StripeObject, list[StripeObject]]] = field(default_factory=list)
     invoices: list[StripeObject] = field(default_factory=list)
+    invoice_lines: dict[str, list[StripeObject]] = field(default_factory=dict)
+    """Every line of the invoices with more lines than their first page, by invoice id."""
 
 
 class _RollBack(Exception):
@@ -113,6 +115,13 @@ def fetch(client: stripe.StripeClient, cursors: Mapping[str, int]) -> StripeData
             lines.extend(_pages(more))
         data.subscriptions.append((subscription, lines))
     data.invoices = list(_pages(v1.invoices.list(params("invoices"))))
+    for invoice in data.invoices:
+        if (invoice.get("lines") or {}).get("has_more"):
+            first = stripe_map.invoice_lines(invoice)
+            rest = v1.invoices.line_items.list(
+                invoice["id"], {"limit": PAGE_SIZE, "starting_after": first[-1]["id"]}
+            )
+            data.invoice_lines[invoice["id"]] = first + list(_pages(rest))
     return data
 
 
@@ -235,6 +244,7 @@ def _accounts(customer_ids: Iterable[str]) -> dict[str, int]:
 def _write_subscriptions(data: StripeData, report: StripeReport) -> None:
     counts = report.counts["subscriptions"]
     rows: list[stripe_map.SubscriptionRow] = []
+    listed: dict[str, tuple[StripeObject, list[StripeObject]]] = {}
     for subscription, items in data.subscriptions:
         try:
             row = stripe_map.subscription_row(subscription, items, data.coupons)
@@ -248,6 +258,7 @@ def _write_subscriptions(data: StripeData, report: StripeReport) -> None:
             )
             continue
         rows.append(row)
+        listed[row.external_id] = (subscription, items)
     accounts = _accounts(row.customer_id for row in rows)
     price_ids = {span.price_id for row in rows for span in row.items}
     plans = {
@@ -272,9 +283,39 @@ def _write_subscriptions(data: StripeData, report: StripeReport) -> None:
         for n, row in enumerate(writable, 1)
     ]
     pks = upsert(Subscription, ("external_id",), writes, counts, defaults={"source": SOURCE})
+    stored = _stored_parts([pks[(row.external_id,)] for row in writable])
+    prorated = stripe_map.proration_days(_all_invoice_lines(data))
+    today = timezone.localdate()
     item_writes: list[Write] = []
+    kept_ids: dict[int, set[str]] = {}
     for n, row in enumerate(writable, 1):
         subscription_pk = pks[(row.external_id,)]
+        parts = stored.get(subscription_pk, {})
+        since: dict[str, date] = {}
+        for span in row.items:
+            history = parts.get(span.external_id)
+            if history and span.external_id not in since:
+                day = stripe_history.current_since(
+                    history,
+                    plans[span.price_id][0],
+                    span.quantity,
+                    prorated.get(span.external_id),
+                    today,
+                )
+                if day is not None:
+                    since[span.external_id] = day
+        if since:
+            subscription, items = listed[row.external_id]
+            rebuilt = stripe_map.subscription_row(subscription, items, data.coupons, since)
+            assert rebuilt is not None  # the same objects converted above
+            row.items = rebuilt.items
+        kept = kept_ids.setdefault(subscription_pk, set())
+        for item_id, day in since.items():
+            for part in stripe_history.kept_history(parts[item_id], day):
+                kept.add(part.external_id)
+                item_writes.append(
+                    Write(n, (subscription_pk, part.external_id), {"end_date": part.end_date})
+                )
         for span in row.items:
             plan_pk, product_pk = plans[span.price_id]
             item_writes.append(
@@ -284,7 +325,28 @@ def _write_subscriptions(data: StripeData, report: StripeReport) -> None:
             )
     upsert(SubscriptionItem, ("subscription_id", "external_id"), item_writes, FileReport("items"))
     for row in writable:
-        counts.removed += _retire_items(pks[(row.external_id,)], row)
+        subscription_pk = pks[(row.external_id,)]
+        counts.removed += _retire_items(subscription_pk, row, kept_ids.get(subscription_pk, set()))
+
+
+def _stored_parts(
+    subscription_pks: Sequence[int],
+) -> dict[int, dict[str, list[stripe_history.StoredPart]]]:
+    """The stored item parts of each subscription, by Stripe item id."""
+    found: dict[int, dict[str, list[stripe_history.StoredPart]]] = {}
+    rows = SubscriptionItem.objects.filter(subscription_id__in=subscription_pks).values_list(
+        "subscription_id", "external_id", "plan_id", "quantity", "start_date", "end_date"
+    )
+    for subscription_pk, external_id, plan_pk, quantity, start, end in rows:
+        found.setdefault(subscription_pk, {}).setdefault(
+            stripe_history.stripe_item_id(external_id), []
+        ).append(stripe_history.StoredPart(external_id, plan_pk, quantity, start, end))
+    return found
+
+
+def _all_invoice_lines(data: StripeData) -> Iterator[StripeObject]:
+    for invoice in data.invoices:
+        yield from data.invoice_lines.get(invoice["id"]) or stripe_map.invoice_lines(invoice)
 
 
 def _item_fields(span: stripe_map.ItemSpan, plan_pk: int, product_pk: int) -> dict[str, Any]:
@@ -305,14 +367,15 @@ def _item_fields(span: stripe_map.ItemSpan, plan_pk: int, product_pk: int) -> di
     }
 
 
-def _retire_items(subscription_pk: int, row: stripe_map.SubscriptionRow) -> int:
+def _retire_items(subscription_pk: int, row: stripe_map.SubscriptionRow, kept: set[str]) -> int:
     """Items stored for a subscription that Stripe no longer lists.
 
     Parts of a current item cut at a discount day that no longer applies are removed (they are
-    derived from the item). An item that left the subscription keeps its history and ends
-    today, the first day it is known to be gone. Returns the number of parts removed.
+    derived from the item); ``kept`` parts are the item's history before a change. An item that
+    left the subscription keeps its history and ends today, the first day it is known to be
+    gone. Returns the number of parts removed.
     """
-    current = {span.external_id for span in row.items}
+    current = {span.external_id for span in row.items} | kept
     current_items = {span.external_id.split("@")[0] for span in row.items}
     today = timezone.localdate()
     removed = 0
@@ -341,7 +404,7 @@ def _write_invoices(data: StripeData, report: StripeReport) -> None:
     for n, invoice in enumerate(data.invoices, 1):
         customer_id = str(stripe_map.ref(invoice["customer"]))
         try:
-            fields = stripe_map.invoice_fields(invoice)
+            fields = stripe_map.invoice_fields(invoice, data.invoice_lines.get(invoice["id"]))
         except StripeDataError as error:
             report.problems.append(str(error))
             continue

@@ -10,7 +10,7 @@ during and after the discount is each right. The whole mapping is documented in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -224,6 +224,14 @@ class ItemSpan:
     trial_end: date | None
     discount_percent: Decimal = Decimal(0)
     discount_amount: Decimal = Decimal(0)
+    origin: date | None = None
+    """The Stripe item's first day when this span starts later (its price or quantity changed
+    then); the part starting on the item's first day keeps the Stripe item id."""
+
+    def part_id(self, start: date) -> str:
+        """The id of the part starting on ``start``: later parts add their first day."""
+        first = self.origin or self.start
+        return self.external_id if start == first else f"{self.external_id}@{start}"
 
 
 @dataclass
@@ -235,9 +243,17 @@ class SubscriptionRow:
 
 
 def subscription_row(
-    subscription: StripeObject, items: Sequence[StripeObject], coupons: Mapping[str, StripeObject]
+    subscription: StripeObject,
+    items: Sequence[StripeObject],
+    coupons: Mapping[str, StripeObject],
+    current_since: Mapping[str, date] | None = None,
 ) -> SubscriptionRow | None:
-    """The subscription and its item spans, or ``None`` for one that never started."""
+    """The subscription and its item spans, or ``None`` for one that never started.
+
+    ``current_since`` gives, by Stripe item id, the day an item's current price and quantity
+    started when they changed after its first day: its spans then start on that day, and the
+    days before are history the store keeps.
+    """
     subscription_id = subscription["id"]
     status = SUBSCRIPTION_STATUS.get(subscription["status"])
     if status is None:
@@ -258,7 +274,11 @@ def subscription_row(
                 )
                 % {"id": subscription_id, "coupon": discount.currency, "currency": currency}
             )
-    spans = [_item_span(item, currency, started_on, ended_on, trial_end) for item in items]
+    since = current_since or {}
+    spans = [
+        _item_span(item, currency, started_on, ended_on, trial_end, since.get(item["id"]))
+        for item in items
+    ]
     recurring = [span for span in spans if span.terms.recurring]
     # A fixed amount off the whole subscription reduces its largest recurring item.
     base = max(recurring, key=lambda span: span.terms.unit_price * span.quantity, default=None)
@@ -288,6 +308,7 @@ def _item_span(
     started_on: date,
     ended_on: date | None,
     trial_end: date | None,
+    current_since: date | None = None,
 ) -> ItemSpan:
     price = item["price"]
     terms = price_terms(price)
@@ -300,6 +321,9 @@ def _item_span(
     start = max(started_on, day(item.get("created")) or started_on)
     if ended_on is not None:
         start = min(start, ended_on)
+    origin = None
+    if current_since is not None and current_since > start:
+        origin, start = start, current_since
     quantity = item.get("quantity")
     return ItemSpan(
         external_id=item["id"],
@@ -310,6 +334,7 @@ def _item_span(
         start=start,
         end=ended_on,
         trial_end=trial_end if trial_end is not None and trial_end > start else None,
+        origin=origin,
     )
 
 
@@ -317,7 +342,8 @@ def _split_by_discounts(span: ItemSpan, applied: Sequence[Discount]) -> list[Ite
     """``span`` cut at every day a discount starts or ends, each part with its discounts.
 
     Percentages apply one after the other (20 % and 10 % leave 72 %), as Stripe applies them;
-    fixed amounts add up. The first part keeps the Stripe item id, later parts add their day.
+    fixed amounts add up. The part starting on the item's first day keeps the Stripe item id,
+    later parts add their day.
     """
     cuts = {span.start}
     for discount in applied:
@@ -339,7 +365,7 @@ def _split_by_discounts(span: ItemSpan, applied: Sequence[Discount]) -> list[Ite
             kept *= 1 - d.percent / 100
         parts.append(
             ItemSpan(
-                external_id=span.external_id if index == 0 else f"{span.external_id}@{start}",
+                external_id=span.part_id(start),
                 price_id=span.price_id,
                 product_id=span.product_id,
                 terms=span.terms,
@@ -357,6 +383,23 @@ def _split_by_discounts(span: ItemSpan, applied: Sequence[Discount]) -> list[Ite
     return parts
 
 
+def proration_days(lines: Iterable[StripeObject]) -> dict[str, date]:
+    """The day of the latest proration of each subscription item among invoice ``lines``: a
+    proration starts on the day the item's price or quantity changed."""
+    days: dict[str, date] = {}
+    for line in lines:
+        parent = line.get("parent") or {}
+        details = parent.get("subscription_item_details") or {}
+        # API versions before 2025-03-31 put both on the line itself.
+        item_id = details.get("subscription_item") or line.get("subscription_item")
+        prorated = details.get("proration") if details else line.get("proration")
+        start = day((line.get("period") or {}).get("start"))
+        if not prorated or not isinstance(item_id, str) or start is None:
+            continue
+        days[item_id] = max(start, days.get(item_id, start))
+    return days
+
+
 def invoice_subscription_id(invoice: StripeObject) -> str | None:
     """The subscription an invoice bills: ``parent`` in current API versions, a field before."""
     parent = invoice.get("parent") or {}
@@ -364,7 +407,41 @@ def invoice_subscription_id(invoice: StripeObject) -> str | None:
     return ref(details.get("subscription") or invoice.get("subscription"))
 
 
-def invoice_fields(invoice: StripeObject) -> dict[str, Any]:
+def line_is_recurring(line: StripeObject) -> bool:
+    """A line charging a subscription item for a whole period. Invoice items (one-off prices,
+    manual charges) and prorations (part periods after a change) are not recurring revenue."""
+    parent = line.get("parent")
+    if parent:
+        details = parent.get(parent.get("type") or "") or {}
+        return parent.get("type") == "subscription_item_details" and not details.get("proration")
+    # API versions before 2025-03-31 say it on the line itself.
+    return line.get("type") == "subscription" and not line.get("proration")
+
+
+def _net_minor(line: StripeObject) -> int:
+    """A line's amount less the discounts applied to it, in minor units."""
+    discounts = sum(int(d.get("amount") or 0) for d in line.get("discount_amounts") or [])
+    return int(line.get("amount") or 0) - discounts
+
+
+def one_off_minor(invoice: StripeObject, lines: Sequence[StripeObject], excluding: int) -> int:
+    """The part of an invoice's amount excluding tax that is not recurring: its one-off and
+    proration lines, less their discounts (negative for a proration credit). An invoice that
+    lists no lines is taken whole: recurring when it bills a subscription, one-off when not."""
+    if not lines:
+        return 0 if invoice_subscription_id(invoice) is not None else excluding
+    return sum(_net_minor(line) for line in lines if not line_is_recurring(line))
+
+
+def invoice_lines(invoice: StripeObject) -> list[StripeObject]:
+    """The lines an invoice object carries (the first page; the importer fetches the rest)."""
+    return list((invoice.get("lines") or {}).get("data") or [])
+
+
+def invoice_fields(
+    invoice: StripeObject, lines: Sequence[StripeObject] | None = None
+) -> dict[str, Any]:
+    """The invoice row; ``lines`` are all its lines when it has more than its first page."""
     currency = currency_code(invoice.get("currency"), invoice["id"])
     total = invoice.get("total") or 0
     if invoice.get("total_taxes") is not None:
@@ -381,6 +458,10 @@ def invoice_fields(invoice: StripeObject) -> dict[str, Any]:
         "due_on": day(invoice.get("due_date")),
         "paid_on": day(transitions.get("paid_at")),
         "amount": money(excluding, currency),
+        "one_off_amount": money(
+            one_off_minor(invoice, invoice_lines(invoice) if lines is None else lines, excluding),
+            currency,
+        ),
         "tax": money(tax_minor, currency),
         "currency": currency,
         "status": status,

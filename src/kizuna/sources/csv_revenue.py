@@ -81,6 +81,8 @@ INVOICE_COLUMNS = [
     Column("due_on", "date", nullable=True),
     Column("paid_on", "date", required=False, nullable=True),
     Column("amount", "decimal", min_value=_ZERO),
+    # The part of ``amount`` that is not recurring revenue (setup fees, prorations).
+    Column("one_off_amount", "decimal", required=False, default=_ZERO, min_value=_ZERO),
     Column("tax", "decimal", required=False, default=_ZERO, min_value=_ZERO),
     Column("currency"),
     Column("status", choices=INVOICE_STATUSES),
@@ -181,6 +183,13 @@ def _check_invoices(name: str, lines: list[int], values: dict[str, list[Any]]) -
     for line, issued, due in zip(lines, values["issued_on"], values["due_on"], strict=True):
         if due is not None and due < issued:
             problems.append(f"{name}:{line}: 'due_on' {due} is before 'issued_on' {issued}")
+    for line, amount, one_off in zip(
+        lines, values["amount"], values["one_off_amount"], strict=True
+    ):
+        if one_off > amount:
+            problems.append(
+                f"{name}:{line}: 'one_off_amount' {one_off} is more than 'amount' {amount}"
+            )
     return sorted(problems, key=_line_of)
 
 

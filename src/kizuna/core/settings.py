@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "kizuna.usage",
     "kizuna.pipeline",
     "kizuna.health",
+    "kizuna.prediction",
     "kizuna.playbooks",
     "kizuna.demo",
     "kizuna.ingest",
@@ -114,6 +115,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 KIZUNA_CURRENCY = CONFIG.currency
+KIZUNA_REVENUE_RULES = CONFIG.revenue_rules
 KIZUNA_DATA_DIR = CONFIG.data_dir
 KIZUNA_TARGET_GRR = CONFIG.dashboard["KIZUNA_TARGET_GRR"]
 KIZUNA_TARGET_NRR = CONFIG.dashboard["KIZUNA_TARGET_NRR"]

@@ -11,7 +11,7 @@ the subscription at the term end with a churn record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,7 +26,14 @@ from django.utils.translation import gettext
 from kizuna.billing.models import Subscription, SubscriptionStatus
 from kizuna.core.money import UnknownCurrency, check_currency
 from kizuna.crm.actions import ActionError
-from kizuna.crm.models import Account, AccountStatus, ChurnReason, ChurnRecord, LifecycleStage
+from kizuna.crm.models import (
+    Account,
+    AccountStatus,
+    ChurnReason,
+    ChurnRecord,
+    Contact,
+    LifecycleStage,
+)
 from kizuna.pipeline import lifecycle, revenue_effects
 from kizuna.pipeline.deal_values import InvalidDealValues, apply_values, deal_values
 from kizuna.pipeline.defaults import DEFAULT_PIPELINES, Motion, PipelineDef
@@ -46,6 +53,7 @@ __all__ = [
     "InvalidDealValues",
     "RenewalRun",
     "StageMoveRefused",
+    "account_currency",
     "create_deal",
     "create_renewal_deals",
     "deal_values",
@@ -53,6 +61,7 @@ __all__ = [
     "lose_deal",
     "move_deal",
     "open_upsell_deal",
+    "update_deal",
     "win_deal",
 ]
 
@@ -224,11 +233,14 @@ def create_deal(
     created_on: date | None = None,
     renewal_of_term_end: date | None = None,
     at: datetime | None = None,
+    product: str = "",
+    contacts: Iterable[Contact] = (),
 ) -> Deal:
     """Open a deal in ``stage`` (default: the pipeline's first), recording its first entry
     as made by ``user`` (None: by Kizuna itself, e.g. an automatic renewal deal).
 
-    Refused (:class:`StageMoveRefused`) when the deal lacks a field the stage requires.
+    Refused (:class:`StageMoveRefused`) when the deal lacks a field the stage requires, and
+    with :class:`ActionError` for a contact of another account.
     """
     if isinstance(pipeline, str):
         found = Pipeline.objects.filter(key=pipeline).first()
@@ -259,9 +271,72 @@ def create_deal(
         created_on=created_on or timezone.localdate(moment),
         close_date=close_date,
         renewal_of_term_end=renewal_of_term_end,
+        product=product.strip(),
     )
+    people = _contacts_of(account, contacts)
     apply_values(deal, values or {}, set(target.required_fields))
     _enter(deal, target, user, moment)
+    if people:
+        deal.contacts.set(people)
+    return deal
+
+
+def _contacts_of(account: Account, contacts: Iterable[Contact]) -> list[Contact]:
+    people = list(contacts)
+    strangers = [contact.name for contact in people if contact.account_id != account.pk]
+    if strangers:
+        raise ActionError(
+            gettext("%(contacts)s: not a contact of %(account)s")
+            % {"contacts": ", ".join(strangers), "account": account.name}
+        )
+    return people
+
+
+@transaction.atomic
+def update_deal(
+    deal: Deal,
+    user: AbstractBaseUser | None,
+    *,
+    title: str,
+    close_date: date,
+    owner: AbstractBaseUser | None,
+    currency: str,
+    product: str = "",
+    values: Mapping[str, Any] | None = None,
+    contacts: Iterable[Contact] = (),
+) -> Deal:
+    """Change what an open deal is about without moving it: title, close date, owner,
+    currency, product, contacts, and deal-field ``values`` (amounts, plan, source, …).
+
+    The deal's stage must still find its required fields filled afterwards
+    (:class:`StageMoveRefused` otherwise, nothing saved). A closed deal is not edited: its
+    effects (subscription, billing, churn) were applied with its figures.
+    """
+    deal = (
+        Deal.objects.select_for_update(of=("self",))
+        .select_related("pipeline", "stage", "account")
+        .get(pk=deal.pk)
+    )
+    if deal.status != DealStatus.OPEN:
+        raise ActionError(
+            gettext("“%(deal)s” is closed (%(status)s); open a new deal instead of editing it")
+            % {"deal": deal.title, "status": deal.get_status_display()}
+        )
+    if not title.strip():
+        raise ActionError(gettext("a deal needs a title"))
+    try:
+        deal.currency = check_currency(currency)
+    except UnknownCurrency as error:
+        raise ActionError(str(error)) from None
+    people = _contacts_of(deal.account, contacts)
+    deal.title = title.strip()[:200]
+    deal.close_date = close_date
+    deal.owner_id = _user_id(owner)
+    deal.product = product.strip()
+    apply_values(deal, values or {}, set(deal.stage.required_fields))
+    check_stage_move(deal.stage, deal_values(deal))
+    deal.save()
+    deal.contacts.set(people)
     return deal
 
 
@@ -370,7 +445,7 @@ def open_upsell_deal(
         owner=owner or account.owner or user,
         user=user,
         amount_mrr=amount_mrr,
-        currency=_account_currency(account),
+        currency=account_currency(account),
         values=values,
     )
     if product:
@@ -379,7 +454,8 @@ def open_upsell_deal(
     return deal
 
 
-def _account_currency(account: Account) -> str:
+def account_currency(account: Account) -> str:
+    """The currency of the account's latest subscription (else the reporting currency)."""
     subscription = account.subscriptions.order_by("-started_on").first()
     return subscription.currency if subscription is not None else settings.KIZUNA_CURRENCY
 

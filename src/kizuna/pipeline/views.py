@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -54,6 +55,9 @@ CHOICES: dict[str, type[LostReason] | type[ChurnReason]] = {
     "churn_reason": ChurnReason,
 }
 INPUT_TYPES = {"date": "date", "int": "number", "decimal": "number", "str": "text"}
+# Deal fields the deal page shows in its own facts (amounts in their currency, reasons by
+# label), so the list of stage fields leaves them out.
+SHOWN_AS_FACTS = frozenset({"amount_mrr", "one_off_amount", "lost_reason", "churn_reason"})
 
 
 def visible_deals(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Deal]:
@@ -214,7 +218,19 @@ class BoardColumn:
     stage: Stage
     deals: list[Deal]
     count: int
-    amount_mrr: Decimal
+    # MRR per currency (reporting currency first): amounts in different currencies are
+    # never added together.
+    amounts_mrr: list[tuple[str, Decimal]]
+
+
+def _mrr_by_stage(deals: QuerySet[Deal]) -> dict[int, list[tuple[str, Decimal]]]:
+    totals: dict[int, list[tuple[str, Decimal]]] = {}
+    rows = deals.values("stage_id", "currency").annotate(mrr=Sum("amount_mrr"))
+    for row in rows.order_by("stage_id", "currency"):
+        totals.setdefault(row["stage_id"], []).append((row["currency"], row["mrr"] or Decimal(0)))
+    for amounts in totals.values():
+        amounts.sort(key=lambda amount: (amount[0] != settings.KIZUNA_CURRENCY, amount[0]))
+    return totals
 
 
 @login_required
@@ -228,15 +244,16 @@ def board(request: HttpRequest, pipeline: str | None = None) -> HttpResponse:
     since = timezone.localdate() - timedelta(days=CLOSED_ON_BOARD_DAYS)
     deals = visible_deals(request.user).filter(pipeline=current)
     deals = deals.filter(Q(status=DealStatus.OPEN) | Q(closed_on__gte=since))
-    totals = {
-        row["stage_id"]: row
-        for row in deals.values("stage_id").annotate(count=Count("id"), mrr=Sum("amount_mrr"))
-    }
+    counts = dict(
+        deals.values("stage_id").annotate(count=Count("id")).values_list("stage_id", "count")
+    )
+    amounts = _mrr_by_stage(deals)
     columns = []
     for stage in stages:
-        total = totals.get(stage.pk, {"count": 0, "mrr": Decimal(0)})
         cards = list(deals.filter(stage=stage).order_by("close_date", "pk")[:CARDS_PER_COLUMN])
-        columns.append(BoardColumn(stage, cards, total["count"], total["mrr"] or Decimal(0)))
+        columns.append(
+            BoardColumn(stage, cards, counts.get(stage.pk, 0), amounts.get(stage.pk, []))
+        )
     return render(
         request,
         "pipeline/board.html",
@@ -404,7 +421,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     fields = [
         (field.label, values.get(key))
         for key, field in DEAL_FIELDS.items()
-        if is_filled(values.get(key)) and key not in ("lost_reason", "churn_reason")
+        if is_filled(values.get(key)) and key not in SHOWN_AS_FACTS
     ]
     return render(
         request,

@@ -1,73 +1,316 @@
-"""Sales dashboard (SPEC D2): live from the deals the user may see."""
+"""Sales dashboard (SPEC D2), read from the stored forecast results.
+
+Every figure is a row the ``forecast`` recompute wrote (:class:`ForecastResult`); the page only
+filters those rows and adds them up along a dimension it does not show (e.g. the owners of a
+stage). Who sees which rows is :mod:`kizuna.pipeline.forecast_results`' rule: executives the
+whole company, everyone else the owner rows of the people whose figures they may see.
+
+Money stays in its own currency: the page shows one currency at a time (``?currency=``,
+the reporting currency by default), so amounts are never added across currencies.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime, time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import plotly.graph_objects as go
+from babel.numbers import get_currency_symbol
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncWeek
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from kizuna.billing.models import MarketingSpend
-from kizuna.crm.access import visible_accounts
-from kizuna.pipeline.models import Deal, DealStageChange, DealStatus, PipelineKind, Stage
-from kizuna.web.charts import COLORS, Chart, Series, embed, series_figure
-from kizuna.web.deals import open_pipeline_by_stage
+from kizuna.crm.models import ChurnReason
+from kizuna.pipeline.forecast_results import ForecastRows, Row, money, rate, read_forecast
+from kizuna.pipeline.forecast_results import visible_owners as forecast_owners
+from kizuna.pipeline.models import LostReason, Pipeline, Stage
+from kizuna.sources.models import ComputeRun, RunStatus
+from kizuna.web.charts import (
+    COLORS,
+    HEIGHT,
+    Axis,
+    Chart,
+    Series,
+    axis_format,
+    base_layout,
+    currency_symbol,
+    embed,
+    hover_format,
+    series_figure,
+    to_float,
+)
 from kizuna.web.exports import export_response, wants_export
-from kizuna.web.filters import MonthRange, add_months, month_range
+from kizuna.web.filters import MonthRange, add_months, month_range, parse_month
 from kizuna.web.tables import Column, Table
 
-NEW_MRR_KINDS = (PipelineKind.NEW_BUSINESS, PipelineKind.UPSELL)
-SECONDS_PER_DAY = Decimal(86_400)
+REASON_LABELS = {**dict(LostReason.choices), **dict(ChurnReason.choices)}
 
 
-def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
-    return None if not denominator else Decimal(numerator) / Decimal(denominator)
+@dataclass(frozen=True)
+class SalesFilters:
+    """The URL's filters: pipeline key, owner user name, currency and close months."""
+
+    pipeline: str
+    owner: str
+    currency: str
+    period: MonthRange
+
+    def keeps(self, row: Row, *, month: str = "", owner: bool = False) -> bool:
+        """Whether ``row`` passes the filters that apply to it (``month``: its month key)."""
+        if self.pipeline and row.get("pipeline") not in (None, self.pipeline):
+            return False
+        if "currency" in row and row["currency"] != self.currency:
+            return False
+        if owner and self.owner and (row.get("owner") or "") != self.owner:
+            return False
+        return not month or _in_period(row.get(month), self.period)
 
 
-def _closed_in(deals: QuerySet[Deal], period: MonthRange) -> QuerySet[Deal]:
-    assert period.start is not None and period.end is not None
-    return deals.filter(closed_on__gte=period.start, closed_on__lt=add_months(period.end, 1))
+def _in_period(day: Any, period: MonthRange) -> bool:
+    first = parse_month(str(day)) if day else None
+    if first is None:
+        return period.start is None and period.end is None
+    if period.start is not None and first < period.start:
+        return False
+    return period.end is None or first < add_months(period.end, 1)
 
 
-def trial_conversion(deals: QuerySet[Deal], period: MonthRange) -> Chart:
-    assert period.start is not None and period.end is not None
-    rows = list(
-        deals.filter(trial_start__gte=period.start, trial_start__lt=add_months(period.end, 1))
-        .annotate(week=TruncWeek("trial_start"))
-        .values("week")
-        .annotate(trials=Count("id"), paid=Count("id", filter=Q(status=DealStatus.WON)))
-        .order_by("week")
+@dataclass(frozen=True)
+class Names:
+    """Display names of the pipelines and stages the results name by key."""
+
+    pipelines: dict[str, str]
+    stages: dict[tuple[str, str], str]
+
+    def pipeline(self, key: str) -> str:
+        return self.pipelines.get(key, key)
+
+    def stage(self, row: Row, several: bool) -> str:
+        name = self.stages.get((row["pipeline"], row["stage"])) or str(row["stage"])
+        return f"{self.pipeline(row['pipeline'])} · {name}" if several else name
+
+
+def _names() -> Names:
+    return Names(
+        pipelines=dict(Pipeline.objects.order_by("order", "pk").values_list("key", "name")),
+        stages={
+            (pipeline, key): name
+            for pipeline, key, name in Stage.objects.values_list("pipeline__key", "key", "name")
+        },
     )
+
+
+def _ratio(numerator: int, denominator: int) -> Decimal | None:
+    return Decimal(numerator) / Decimal(denominator) if denominator else None
+
+
+def _sum_by(
+    rows: Iterable[Row],
+    group: Callable[[Row], tuple[Any, ...]],
+    money_keys: Sequence[str],
+    count_keys: Sequence[str],
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Rows added up per ``group``: exact sums of money strings and of counts, first-seen order."""
+    totals: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        row["rate"] = _ratio(row["paid"], row["trials"])
-        row["week_label"] = row["week"].strftime("%Y-%m-%d")
+        total = totals.setdefault(
+            group(row),
+            {**{key: Decimal(0) for key in money_keys}, **{key: 0 for key in count_keys}},
+        )
+        for key in money_keys:
+            total[key] += money(row.get(key))
+        for key in count_keys:
+            total[key] += int(row.get(key) or 0)
+    return totals
+
+
+def _priced(figure: go.Figure, currency: str, axis: str = "yaxis") -> go.Figure:
+    """A money chart in ``currency``: the shared figure builders label the reporting currency."""
+    reporting = currency_symbol()
+    locale = "ja_JP" if (get_language() or "ja").startswith("ja") else "en_US"
+    symbol = str(get_currency_symbol(currency, locale=locale))
+    if symbol != reporting:
+        figure.update_layout({axis: {"tickprefix": symbol}})
+        figure.for_each_trace(
+            lambda trace: trace.update(hovertemplate=trace.hovertemplate.replace(reporting, symbol))
+        )
+    return figure
+
+
+def _whole_ticks(figure: go.Figure, counts: Sequence[int], axis: str = "yaxis") -> go.Figure:
+    """Counts on ``axis`` get whole-number ticks (Plotly would mark 0.2, 0.4, … of a deal)."""
+    step = max(1, -(-max(counts, default=0) // 5))
+    figure.update_layout({axis: {"dtick": step, "tick0": 0}})
+    return figure
+
+
+def _bars_across(labels: Sequence[str], series: Sequence[Series], axis: Axis) -> go.Figure:
+    """Grouped horizontal bars, one row per label: "pipeline · stage" labels stay readable
+    however many stages there are, where tilted column labels would not."""
+    figure = go.Figure()
+    for item in series:
+        figure.add_trace(
+            go.Bar(
+                y=list(labels),
+                x=[to_float(value) for value in item.values],
+                name=str(item.name),
+                orientation="h",
+                marker_color=item.color,
+                hovertemplate=f"%{{y}} · {item.name}: {hover_format(axis, 'x')}<extra></extra>",
+            )
+        )
+    figure.update_layout(barmode="group", xaxis=axis_format(axis))
+    figure.update_yaxes(autorange="reversed", type="category")
+    base_layout(figure, height=max(HEIGHT, 14 * len(labels) * len(series) + 90))
+    figure.update_layout(hovermode="closest")
+    return figure
+
+
+# --- the sections ---------------------------------------------------------------------------
+
+
+def weighted_pipeline(forecast: ForecastRows, filters: SalesFilters, names: Names) -> Chart:
+    rows = [
+        row
+        for row in forecast.metric("weighted_pipeline")
+        if filters.keeps(row, month="close_month", owner=True)
+    ]
+    several = len({row["pipeline"] for row in rows}) > 1
+    money_keys = ("amount_mrr", "weighted_mrr", "one_off_amount", "weighted_one_off")
+    totals = _sum_by(
+        rows,
+        lambda row: (row["pipeline"], row["position"], row["stage"], row["probability"]),
+        money_keys,
+        ("deals",),
+    )
+    table_rows = [
+        {
+            "stage": names.stage({"pipeline": pipeline, "stage": stage}, several),
+            "probability": Decimal(probability),
+            "currency": filters.currency,
+            **total,
+        }
+        for (pipeline, _position, stage, probability), total in totals.items()
+    ]
+    table = Table(
+        key="pipeline",
+        title=_("Weighted pipeline by stage"),
+        columns=[
+            Column("stage", _("Stage")),
+            Column("probability", _("Probability"), "percent"),
+            Column("deals", _("Deals"), "number"),
+            Column("amount_mrr", _("MRR amount"), "money", currency="currency"),
+            Column("weighted_mrr", _("Weighted MRR"), "money", currency="currency"),
+            Column("one_off_amount", _("One-off amount"), "money", currency="currency"),
+            Column("weighted_one_off", _("Weighted one-off"), "money", currency="currency"),
+            Column("currency", _("Currency")),
+        ],
+        rows=table_rows,
+        empty=_("No open deals."),
+    )
+    figure = _bars_across(
+        [row["stage"] for row in table_rows],
+        [
+            Series(
+                _("MRR amount"), [row["amount_mrr"] for row in table_rows], COLORS["reactivation"]
+            ),
+            Series(
+                _("Weighted MRR"), [row["weighted_mrr"] for row in table_rows], COLORS["primary"]
+            ),
+        ],
+        "money",
+    )
+    return embed(
+        "chart-pipeline",
+        table.title,
+        _("Open deals per stage: MRR amount and the amount weighted by the stage probability."),
+        _priced(figure, filters.currency, "xaxis"),
+        table,
+    )
+
+
+def forecast_vs_actual(forecast: ForecastRows, filters: SalesFilters) -> Chart:
+    rows = [
+        row for row in forecast.metric("forecast_vs_actual") if filters.keeps(row, month="month")
+    ]
+    money_keys = ("won_by_as_of_mrr", "weighted_open_mrr", "forecast_mrr", "actual_mrr", "variance")
+    totals = _sum_by(rows, lambda row: (row["month"],), money_keys, ())
+    table_rows = [
+        {"month": month[:7], "currency": filters.currency, **total}
+        for (month,), total in sorted(totals.items())
+    ]
+    table = Table(
+        key="forecast",
+        title=_("Forecast vs actual MRR by month"),
+        columns=[
+            Column("month", _("Month")),
+            Column("won_by_as_of_mrr", _("Won by the forecast day"), "money", currency="currency"),
+            Column("weighted_open_mrr", _("Weighted open MRR"), "money", currency="currency"),
+            Column("forecast_mrr", _("Forecast MRR"), "money", currency="currency"),
+            Column("actual_mrr", _("Actual MRR"), "money", currency="currency"),
+            Column("variance", _("Actual − forecast"), "money", currency="currency"),
+            Column("currency", _("Currency")),
+        ],
+        rows=table_rows,
+        empty=_("No forecast months in this period."),
+    )
+    figure = series_figure(
+        [row["month"] for row in table_rows],
+        [
+            Series(
+                _("Forecast MRR"),
+                [row["forecast_mrr"] for row in table_rows],
+                COLORS["reactivation"],
+            ),
+            Series(_("Actual MRR"), [row["actual_mrr"] for row in table_rows], COLORS["new"]),
+        ],
+        barmode="group",
+    )
+    return embed(
+        "chart-forecast",
+        table.title,
+        _(
+            "Per expected close month: MRR already won plus open MRR weighted by probability "
+            "(forecast), against the MRR actually won."
+        ),
+        _priced(figure, filters.currency),
+        table,
+    )
+
+
+def trial_conversion(forecast: ForecastRows, filters: SalesFilters) -> Chart:
+    rows = [row for row in forecast.metric("trial_conversion") if filters.keeps(row, month="week")]
+    totals = _sum_by(rows, lambda row: (row["week"],), (), ("trials", "paid"))
+    table_rows = [
+        {"week": week, **total, "rate": _ratio(total["paid"], total["trials"])}
+        for (week,), total in sorted(totals.items())
+    ]
     table = Table(
         key="trials",
         title=_("Trial → paid conversion by week"),
         columns=[
-            Column("week_label", _("Week starting")),
+            Column("week", _("Week starting")),
             Column("trials", _("Trials started"), "number"),
             Column("paid", _("Converted to paid"), "number"),
             Column("rate", _("Conversion rate"), "percent"),
         ],
-        rows=rows,
+        rows=table_rows,
         empty=_("No trials in this period."),
     )
     figure = series_figure(
-        [row["week_label"] for row in rows],
+        [row["week"] for row in table_rows],
         [
-            Series(_("Trials started"), [row["trials"] for row in rows], COLORS["reactivation"]),
+            Series(
+                _("Trials started"), [row["trials"] for row in table_rows], COLORS["reactivation"]
+            ),
             Series(
                 _("Conversion rate"),
-                [row["rate"] for row in rows],
+                [row["rate"] for row in table_rows],
                 COLORS["primary"],
                 "line",
                 secondary=True,
@@ -76,192 +319,321 @@ def trial_conversion(deals: QuerySet[Deal], period: MonthRange) -> Chart:
         axis="number",
         secondary_axis="percent",
     )
+    _whole_ticks(figure, [row["trials"] for row in table_rows])
+    figure.update_layout(yaxis2={"range": [0, 1.05]})
     return embed(
         "chart-trials",
-        _("Trial → paid conversion by week"),
-        _("Trials started each week (bars) and the share that became paying deals (line)."),
+        table.title,
+        _("Trials started each week (bars) and the share whose deal is won (line)."),
         figure,
         table,
     )
 
 
-def rep_performance(deals: QuerySet[Deal], period: MonthRange) -> Chart:
-    rows = list(
-        _closed_in(deals.filter(pipeline__kind__in=NEW_MRR_KINDS), period)
-        .values("owner__username")
-        .annotate(
-            won=Count("id", filter=Q(status=DealStatus.WON)),
-            lost=Count("id", filter=Q(status=DealStatus.LOST)),
-            new_mrr=Sum("amount_mrr", filter=Q(status=DealStatus.WON)),
-        )
-        .order_by("-new_mrr", "owner__username")
-    )
+def rep_performance(forecast: ForecastRows, filters: SalesFilters) -> Chart:
+    rows = [
+        row
+        for row in forecast.metric("rep_performance")
+        if filters.keeps(row, month="close_month", owner=True)
+    ]
+    totals: dict[str, dict[str, Any]] = {}
     for row in rows:
-        row["rep"] = row["owner__username"] or _("Unassigned")
-        row["new_mrr"] = row["new_mrr"] or Decimal(0)
-        row["win_rate"] = _ratio(row["won"], row["won"] + row["lost"])
+        total = totals.setdefault(
+            row.get("owner") or "",
+            {
+                "won_deals": 0,
+                "new_mrr": Decimal(0),
+                "expansion_mrr": Decimal(0),
+                "won_one_off": Decimal(0),
+            },
+        )
+        total["won_deals"] += int(row["won_deals"])
+        total["won_one_off"] += money(row["won_one_off"])
+        if row["motion"] in ("new", "expansion"):
+            total[f"{row['motion']}_mrr"] += money(row["won_mrr"])
+    table_rows = sorted(
+        (
+            {"rep": owner or _("Unassigned"), "currency": filters.currency, **total}
+            for owner, total in totals.items()
+        ),
+        key=lambda row: (-row["new_mrr"], -row["expansion_mrr"], row["rep"]),
+    )
     table = Table(
         key="reps",
-        title=_("New MRR and deals per rep"),
+        title=_("New MRR and deals won per rep"),
         columns=[
             Column("rep", _("Rep")),
-            Column("new_mrr", _("New MRR won"), "money"),
-            Column("won", _("Deals won"), "number"),
-            Column("lost", _("Deals lost"), "number"),
-            Column("win_rate", _("Win rate"), "percent"),
+            Column("won_deals", _("Deals won"), "number"),
+            Column("new_mrr", _("New MRR won"), "money", currency="currency"),
+            Column("expansion_mrr", _("Expansion MRR won"), "money", currency="currency"),
+            Column("won_one_off", _("One-off won"), "money", currency="currency"),
+            Column("currency", _("Currency")),
         ],
-        rows=rows,
-        empty=_("No deals closed in this period."),
+        rows=table_rows,
+        empty=_("No deals won in this period."),
     )
+    # The chart shows the reps who brought MRR; the table lists everyone who won a deal.
+    charted = [row for row in table_rows if row["new_mrr"] or row["expansion_mrr"]]
     figure = series_figure(
-        [row["rep"] for row in rows],
+        [row["rep"] for row in charted],
         [
-            Series(_("New MRR won"), [row["new_mrr"] for row in rows], COLORS["new"]),
+            Series(_("New MRR won"), [row["new_mrr"] for row in charted], COLORS["new"]),
             Series(
-                _("Deals won"), [row["won"] for row in rows], COLORS["net"], "line", secondary=True
+                _("Expansion MRR won"),
+                [row["expansion_mrr"] for row in charted],
+                COLORS["expansion"],
             ),
         ],
-        secondary_axis="number",
     )
     return embed(
         "chart-reps",
-        _("New MRR and deals per rep"),
-        _("New and upsell MRR won per rep in the period (bars) and the number of deals won."),
+        table.title,
+        _("New and expansion MRR won per rep, by close month in the period."),
+        _priced(figure, filters.currency),
+        table,
+    )
+
+
+def deal_cycle(forecast: ForecastRows, filters: SalesFilters, names: Names) -> Chart:
+    rows = [row for row in forecast.metric("days_in_stage") if filters.keeps(row)]
+    several = len({row["pipeline"] for row in rows}) > 1
+    table_rows = [
+        {
+            "stage": names.stage(row, several),
+            "stays": row["stays"],
+            "average_days": rate(row["average_days"]),
+            "median_days": rate(row["median_days"]),
+            "in_stage_now": row["in_stage_now"],
+        }
+        for row in rows
+    ]
+    table = Table(
+        key="cycle",
+        title=_("Deal cycle: days in each stage"),
+        columns=[
+            Column("stage", _("Stage")),
+            Column("stays", _("Completed stays"), "number"),
+            Column("average_days", _("Average days"), "number"),
+            Column("median_days", _("Median days"), "number"),
+            Column("in_stage_now", _("In the stage now"), "number"),
+        ],
+        rows=table_rows,
+        empty=_("No stage changes yet."),
+        caption_extra=_("deals still in a stage are left out of its days"),
+    )
+    figure = _bars_across(
+        [row["stage"] for row in table_rows],
+        [
+            Series(
+                _("Average days"), [row["average_days"] for row in table_rows], COLORS["expansion"]
+            ),
+            Series(
+                _("Median days"), [row["median_days"] for row in table_rows], COLORS["secondary"]
+            ),
+        ],
+        "months",
+    )
+    return embed(
+        "chart-cycle",
+        table.title,
+        _("Average and median days deals stayed in each stage before entering the next one."),
         figure,
         table,
     )
 
 
-def lead_sources(deals: QuerySet[Deal], period: MonthRange) -> Table:
-    assert period.start is not None and period.end is not None
-    closed = _closed_in(deals.filter(pipeline__kind=PipelineKind.NEW_BUSINESS), period)
-    rows = list(
-        closed.values("source")
-        .annotate(
-            won=Count("id", filter=Q(status=DealStatus.WON)),
-            lost=Count("id", filter=Q(status=DealStatus.LOST)),
-            new_mrr=Sum("amount_mrr", filter=Q(status=DealStatus.WON)),
-        )
-        .order_by("source")
+def stage_conversion(forecast: ForecastRows, filters: SalesFilters, names: Names) -> Table:
+    rows = [row for row in forecast.metric("stage_conversion") if filters.keeps(row)]
+    several = len({row["pipeline"] for row in rows}) > 1
+    return Table(
+        key="conversion",
+        title=_("Stage-to-stage conversion"),
+        columns=[
+            Column("stage", _("Stage")),
+            Column("entered", _("Entered"), "number"),
+            Column("advanced", _("Moved further"), "number"),
+            Column("lost", _("Lost"), "number"),
+            Column("still_open", _("Still open"), "number"),
+            Column("conversion_rate", _("Conversion rate"), "percent"),
+        ],
+        rows=[
+            {
+                "stage": names.stage(row, several),
+                **{key: row[key] for key in ("entered", "advanced", "lost", "still_open")},
+                "conversion_rate": rate(row["conversion_rate"]),
+            }
+            for row in rows
+        ],
+        empty=_("No deals have entered a stage yet."),
     )
-    spend = dict(
-        MarketingSpend.objects.filter(month__gte=period.start, month__lte=period.end)
-        .values("channel")
-        .annotate(total=Sum("amount"))
-        .values_list("channel", "total")
+
+
+def win_rate(forecast: ForecastRows, filters: SalesFilters, names: Names) -> Table:
+    rows = [row for row in forecast.metric("win_rate") if filters.keeps(row)]
+    return Table(
+        key="win_rate",
+        title=_("Win rate"),
+        columns=[
+            Column("pipeline", _("Pipeline")),
+            Column("won", _("Won"), "number"),
+            Column("lost", _("Lost"), "number"),
+            Column("win_rate", _("Win rate"), "percent"),
+            Column("won_mrr", _("MRR won"), "money", currency="currency"),
+            Column("lost_mrr", _("MRR lost"), "money", currency="currency"),
+            Column("currency", _("Currency")),
+        ],
+        rows=[
+            {
+                "pipeline": names.pipeline(row["pipeline"]),
+                "won": row["won"],
+                "lost": row["lost"],
+                "win_rate": rate(row["win_rate"]),
+                "won_mrr": money(row["won_mrr"]),
+                "lost_mrr": money(row["lost_mrr"]),
+                "currency": row["currency"],
+            }
+            for row in rows
+        ],
+        empty=_("No deals closed yet."),
     )
-    for row in rows:
-        row["source_label"] = row["source"] or _("Unknown")
-        row["new_mrr"] = row["new_mrr"] or Decimal(0)
-        row["spend"] = spend.get(row["source"])
-        row["conversion"] = _ratio(row["won"], row["won"] + row["lost"])
-        row["cac"] = _ratio(row["spend"], row["won"]) if row["spend"] is not None else None
-        # First-year return: twelve months of the MRR won against what the channel cost.
-        row["roi"] = (
-            _ratio(row["new_mrr"] * 12 - row["spend"], row["spend"]) if row["spend"] else None
-        )
-    rows.sort(key=lambda row: row["new_mrr"], reverse=True)
+
+
+def _reason(key: str | None) -> str:
+    return str(REASON_LABELS.get(key or "", key or _("Not given")))
+
+
+def lost_reasons(forecast: ForecastRows, filters: SalesFilters, names: Names) -> Chart:
+    rows = [row for row in forecast.metric("lost_reasons") if filters.keeps(row)]
+    several = len({row["pipeline"] for row in rows}) > 1
+    table_rows = [
+        {
+            "reason": (f"{names.pipeline(row['pipeline'])} · " if several else "")
+            + _reason(row["reason"]),
+            "deals": row["deals"],
+            "share": rate(row["share"]),
+            "lost_mrr": money(row["lost_mrr"]),
+            "currency": row["currency"],
+        }
+        for row in rows
+    ]
+    table = Table(
+        key="lost_reasons",
+        title=_("Lost reasons"),
+        columns=[
+            Column("reason", _("Reason")),
+            Column("deals", _("Deals lost"), "number"),
+            Column("share", _("Share of the pipeline's losses"), "percent"),
+            Column("lost_mrr", _("MRR lost"), "money", currency="currency"),
+            Column("currency", _("Currency")),
+        ],
+        rows=table_rows,
+        empty=_("No deals lost yet."),
+    )
+    figure = _bars_across(
+        [row["reason"] for row in table_rows],
+        [Series(_("Deals lost"), [row["deals"] for row in table_rows], COLORS["churned"])],
+        "number",
+    )
+    _whole_ticks(figure, [row["deals"] for row in table_rows], "xaxis")
+    return embed(
+        "chart-lost-reasons",
+        table.title,
+        _("Number of deals lost per reason (churn reason on renewals)."),
+        figure,
+        table,
+    )
+
+
+def lead_sources(forecast: ForecastRows, filters: SalesFilters) -> Table:
+    rows = [row for row in forecast.metric("lead_source_roi") if filters.keeps(row)]
     return Table(
         key="sources",
         title=_("Lead source ROI"),
         columns=[
-            Column("source_label", _("Lead source")),
+            Column("channel", _("Lead source")),
+            Column("deals", _("Deals"), "number"),
             Column("won", _("Deals won"), "number"),
-            Column("conversion", _("Win rate"), "percent"),
-            Column("new_mrr", _("New MRR won"), "money"),
-            Column("spend", _("Spend"), "money"),
-            Column("cac", _("CAC"), "money"),
-            Column("roi", _("First-year ROI"), "percent"),
+            Column("conversion_rate", _("Conversion rate"), "percent"),
+            Column("new_mrr", _("New MRR won"), "money", currency="currency"),
+            Column("won_customers", _("Customers won"), "number"),
+            Column("spend", _("Spend"), "money", currency="currency"),
+            Column("cac", _("CAC"), "money", currency="currency"),
+            Column("currency", _("Currency")),
         ],
-        rows=rows,
-        empty=_("No new-business deals closed in this period."),
-        caption_extra=_("first-year ROI = (12 × new MRR − spend) ÷ spend"),
+        rows=[
+            {
+                "channel": row["channel"] or _("Unknown"),
+                **{key: row[key] for key in ("deals", "won", "won_customers", "currency")},
+                "conversion_rate": rate(row["conversion_rate"]),
+                "new_mrr": money(row["new_mrr"]),
+                "spend": money(row["spend"]),
+                "cac": None if row.get("cac") in (None, "") else money(row["cac"]),
+            }
+            for row in rows
+        ],
+        empty=_("No new-business deals yet."),
+        caption_extra=_(
+            "CAC = spend ÷ customers won, new-business pipelines, up to the forecast day"
+        ),
     )
 
 
-def deal_cycle(deals: QuerySet[Deal], period: MonthRange) -> Chart:
-    """Average days deals spent in each stage they left during the period."""
-    assert period.start is not None and period.end is not None
-    stages = {stage.pk: stage for stage in Stage.objects.select_related("pipeline")}
-    changes = (
-        DealStageChange.objects.filter(
-            deal__in=deals.filter(created_on__lt=add_months(period.end, 1)),
-            changed_at__gte=timezone.make_aware(datetime.combine(period.start, time.min)),
+# --- the page -------------------------------------------------------------------------------
+
+
+def _filters(request: HttpRequest, forecast: ForecastRows) -> SalesFilters:
+    currencies = forecast.currencies()
+    currency = request.GET.get("currency", "")
+    if currency not in currencies:
+        currency = (
+            settings.KIZUNA_CURRENCY
+            if settings.KIZUNA_CURRENCY in currencies or not currencies
+            else currencies[0]
         )
-        .order_by("deal_id", "changed_at")
-        .values_list("deal_id", "to_stage_id", "changed_at")
-    )
-    totals: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    previous: tuple[int, int, Any] | None = None
-    for deal_id, stage_id, changed_at in changes.iterator(chunk_size=5000):
-        if previous is not None and previous[0] == deal_id:
-            seconds = Decimal((changed_at - previous[2]).total_seconds())
-            totals[previous[1]][0] += seconds / SECONDS_PER_DAY
-            totals[previous[1]][1] += 1
-        previous = (deal_id, stage_id, changed_at)
-    ordered = sorted(
-        (stages[stage_id] for stage_id in totals if stage_id in stages),
-        key=lambda stage: (stage.pipeline.order, stage.pipeline.name, stage.order),
-    )
-    several = len({stage.pipeline_id for stage in ordered}) > 1
-    rows: list[dict[str, Any]] = [
-        {
-            "stage": f"{stage.pipeline.name} · {stage.name}" if several else stage.name,
-            "deals": int(totals[stage.pk][1]),
-            "days": (totals[stage.pk][0] / totals[stage.pk][1]).quantize(Decimal("0.1")),
-        }
-        for stage in ordered
-    ]
-    table = Table(
-        key="cycle",
-        title=_("Deal cycle: days per stage"),
-        columns=[
-            Column("stage", _("Stage")),
-            Column("deals", _("Deals that left the stage"), "number"),
-            Column("days", _("Average days in stage"), "number"),
-        ],
-        rows=rows,
-        empty=_("No stage changes in this period."),
-    )
-    figure = series_figure(
-        [row["stage"] for row in rows],
-        [Series(_("Average days in stage"), [row["days"] for row in rows], COLORS["expansion"])],
-        axis="number",
-    )
-    return embed(
-        "chart-cycle",
-        _("Deal cycle: days per stage"),
-        _("Average number of days deals stayed in each stage before moving on."),
-        figure,
-        table,
+    owner = request.GET.get("owner", "")
+    return SalesFilters(
+        pipeline=request.GET.get("pipeline", ""),
+        owner=owner if owner in forecast.row_owners() else "",
+        currency=currency,
+        period=month_range(request, None),
     )
 
 
 @login_required
 def sales(request: HttpRequest) -> HttpResponse:
-    this_month = timezone.localdate().replace(day=1)
-    period = month_range(request, this_month)
-    deals = Deal.objects.filter(account__in=visible_accounts(request.user))
-    owner = request.GET.get("owner")
-    if owner and owner.isdigit():
-        deals = deals.filter(owner_id=int(owner))
-    pipeline = open_pipeline_by_stage(
-        deals.filter(pipeline__kind=PipelineKind.NEW_BUSINESS),
-        "pipeline",
-        _("Weighted new-business pipeline by stage"),
-    )
-    charts = [
-        pipeline,
-        trial_conversion(deals, period),
-        rep_performance(deals, period),
-        deal_cycle(deals, period),
-    ]
-    sources = lead_sources(deals, period)
-    tables = [chart.table for chart in charts if chart.table is not None] + [sources]
+    forecast = read_forecast(forecast_owners(request.user))
+    filters = _filters(request, forecast)
+    names = _names()
+    charts = [weighted_pipeline(forecast, filters, names), rep_performance(forecast, filters)]
+    tables: list[Table] = []
+    if forecast.company_wide:
+        charts += [
+            forecast_vs_actual(forecast, filters),
+            trial_conversion(forecast, filters),
+            deal_cycle(forecast, filters, names),
+            lost_reasons(forecast, filters, names),
+        ]
+        tables = [
+            lead_sources(forecast, filters),
+            stage_conversion(forecast, filters, names),
+            win_rate(forecast, filters, names),
+        ]
     if wants_export(request):
-        return export_response(request, tables, "sales")
+        return export_response(
+            request, [chart.table for chart in charts if chart.table is not None] + tables, "sales"
+        )
+    last_run = ComputeRun.objects.filter(subject="forecast", status=RunStatus.DONE).first()
     return render(
         request,
         "kizuna/sales.html",
-        {"period": period, "charts": charts, "sources": sources},
+        {
+            "forecast": forecast,
+            "filters": filters,
+            "charts": charts,
+            "tables": tables,
+            "pipelines": list(names.pipelines.items()),
+            "owners": [owner for owner in forecast.row_owners() if owner],
+            "currencies": forecast.currencies(),
+            "last_run": last_run,
+        },
     )

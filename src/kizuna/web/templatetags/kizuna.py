@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from kizuna.web import formatting
-from kizuna.web.exports import EXPORT_PARAMETER
+from kizuna.web.exports import EXPORT_PARAMETER, TABLE_PARAMETER
 from kizuna.web.tables import Column, display
 from kizuna.web.views_assets import plotly_version
 
@@ -57,7 +57,8 @@ def signed_number(value: Decimal | str | None, digits: int = 1) -> str:
 
 @register.simple_tag
 def cell(row: dict[str, Any], column: Column) -> SafeString:
-    text = display(row.get(column.key), column.kind)
+    currency = row.get(column.currency) if column.currency else None
+    text = display(row.get(column.key), column.kind, currency)
     url = row.get(column.link) if column.link else None
     if url:
         return format_html('<a href="{}">{}</a>', url, text)
@@ -85,4 +86,4 @@ def plotly_js_url() -> str:
 
 @register.simple_tag
 def export_url(request: HttpRequest, key: str) -> str:
-    return query_with(request, **{EXPORT_PARAMETER: key, "page": None})
+    return query_with(request, **{EXPORT_PARAMETER: key, TABLE_PARAMETER: None, "page": None})

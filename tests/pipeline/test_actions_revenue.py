@@ -23,13 +23,9 @@ from kizuna.billing.models import (
 )
 from kizuna.crm.actions import ActionError
 from kizuna.crm.models import Account, ChurnRecord
-from kizuna.pipeline.actions import (
-    create_deal,
-    create_renewal_deals,
-    lose_deal,
-    win_deal,
-)
+from kizuna.pipeline.actions import create_deal, lose_deal, win_deal
 from kizuna.pipeline.models import Deal, DealStageChange
+from kizuna.pipeline.renewals import create_renewal_deals
 from kizuna.pipeline.revenue_effects import current_term_end
 from kizuna.pipeline.stage_rules import StageMoveRefused
 from kizuna.sources.recompute import run_subject

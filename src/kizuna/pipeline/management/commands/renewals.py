@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kizuna.pipeline.actions import create_renewal_deals
 from kizuna.pipeline.lifecycle import advance_lifecycle
+from kizuna.pipeline.renewals import create_renewal_deals
 
 
 def _day(text: str) -> date:

@@ -68,6 +68,23 @@ def test_executive_figures_in_the_browser(browser: Any, live_server: Any, compan
     page.context.close()
 
 
+def test_chart_data_table_loads_when_opened(browser: Any, live_server: Any, company: Any) -> None:
+    page = _log_in(browser, live_server.url, company, "executive")
+    page.goto(f"{live_server.url}/executive/?from=2024-01&to=2024-02")
+    _charts_drawn(page)
+    details = page.locator("#chart-movements ~ details.data-table")
+    assert details.locator("table").count() == 0  # not rendered with the page
+    details.locator("summary").click()
+    page.wait_for_selector("#chart-movements ~ details[data-table-loaded] table")
+    cells = details.locator("#table-movements tbody tr").nth(1).locator("td").all_inner_texts()
+    assert cells[:3] == ["2024-02", "¥0", "¥20,000"]  # month, new MRR, expansion MRR
+    assert details.locator("a.export").get_attribute("href") == (
+        "?from=2024-01&to=2024-02&export=movements"
+    )
+    assert page.errors == []
+    page.context.close()
+
+
 def test_account_page_and_language_switch(browser: Any, live_server: Any, company: Any) -> None:
     page = _log_in(browser, live_server.url, company, "csm")
     page.goto(f"{live_server.url}/accounts/{company.acme.pk}/")

@@ -122,7 +122,13 @@ class Account(models.Model):
     class Meta:
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
-        indexes = [models.Index(fields=["cs_owner", "status"]), models.Index(fields=["owner"])]
+        indexes = [
+            models.Index(fields=["cs_owner", "status"]),
+            models.Index(fields=["owner"]),
+            # The CS dashboard's lists: renewals coming up, accounts onboarding.
+            models.Index(fields=["renewal_date"]),
+            models.Index(fields=["lifecycle_stage", "contract_start"]),
+        ]
 
     def __str__(self) -> str:
         return self.name

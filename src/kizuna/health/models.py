@@ -96,7 +96,12 @@ class HealthScore(models.Model):
                 fields=["account", "scorecard", "date"], name="health_score_unique_per_day"
             )
         ]
-        indexes = [models.Index(fields=["scorecard", "date", "status"])]
+        indexes = [
+            models.Index(fields=["scorecard", "date", "status"]),
+            # Pages read one day of every account: the latest date, the accounts per band and
+            # the risk list (score below a threshold), all from this index alone.
+            models.Index(fields=["date", "status", "score", "account"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.date}: {self.score} ({self.status})"

@@ -250,6 +250,10 @@ class Health:
     def status_label(self) -> str:
         return status_labels().get(self.shown.status, self.shown.status)
 
+    @property
+    def computed_status_label(self) -> str:
+        return status_labels().get(self.shown.computed_status, self.shown.computed_status)
+
 
 def status_labels() -> dict[str, str]:
     return {value: str(label) for value, label in HealthStatus.choices}

@@ -1,7 +1,8 @@
-"""CSV export of any table on any page: ``?export=<table key>`` on the page's own URL.
+"""Any table on any page, on its own: ``?export=<table key>`` gives its CSV and
+``?table=<table key>`` its HTML (how chart data tables load when someone opens them).
 
-Because the export runs through the page's view, it sees exactly the rows the page shows for
-the same filters and the same user: permissions cannot differ between page and file.
+Because both run through the page's view, they see exactly the rows the page shows for the
+same filters and the same user: permissions cannot differ between page, table and file.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ import csv
 from collections.abc import Iterable
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
 from kizuna.web.tables import Table, raw
 
 EXPORT_PARAMETER = "export"
+TABLE_PARAMETER = "table"
 
 
 def wants_export(request: HttpRequest) -> str | None:
-    return request.GET.get(EXPORT_PARAMETER) or None
+    """The key of the table the request asks for on its own (as CSV or as HTML), if any."""
+    return request.GET.get(EXPORT_PARAMETER) or request.GET.get(TABLE_PARAMETER) or None
 
 
 def csv_response(table: Table, filename_stem: str) -> HttpResponse:
@@ -35,9 +39,12 @@ def csv_response(table: Table, filename_stem: str) -> HttpResponse:
 
 
 def export_response(request: HttpRequest, tables: Iterable[Table], page: str) -> HttpResponse:
-    """The CSV of the table the request asks for; 404 when the page has no such table."""
+    """The table the request asks for, as CSV or as an HTML fragment; 404 when the page has
+    no such table."""
     key = wants_export(request)
     for table in tables:
         if table.key == key:
-            return csv_response(table, f"{page}-{table.key}")
+            if request.GET.get(EXPORT_PARAMETER):
+                return csv_response(table, f"{page}-{table.key}")
+            return render(request, "kizuna/includes/table.html", {"table": table})
     raise Http404("no such table")

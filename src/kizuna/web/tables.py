@@ -7,12 +7,13 @@ and what they export cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 
@@ -29,10 +30,75 @@ class Column:
     kind: Kind = "text"
     # Row key holding a URL: the cell becomes a link to it.
     link: str = ""
+    # Row key holding a money cell's ISO currency code (default: the reporting currency).
+    currency: str = ""
 
     @property
     def numeric(self) -> bool:
         return self.kind in {"money", "number", "percent", "points"}
+
+
+class QueryRows(Sequence[Row]):
+    """A long list's rows, read from its query only as far as they are used.
+
+    The page shows the first ``limit`` rows: one query fetches them (plus one row, to know
+    whether there are more) and a count runs only when there are. The CSV iterates over every
+    row in chunks. ``make_rows`` turns a chunk of fetched objects into rows and may read what
+    the rows need for the whole chunk at once. The query must have a total order, so chunks
+    and pages never overlap.
+    """
+
+    CHUNK = 2000
+
+    def __init__(
+        self, query: QuerySet[Any], make_rows: Callable[[Sequence[Any]], list[Row]]
+    ) -> None:
+        self._query = query
+        self._make_rows = make_rows
+        self._count: int | None = None
+        self._head: list[Row] = []
+        self._head_size = 0
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = self._query.count()
+        return self._count
+
+    def head(self, size: int) -> list[Row]:
+        """The first ``size`` rows (read once: a shorter head is a slice of a longer one)."""
+        if size > self._head_size:
+            fetched = list(self._query[: size + 1])
+            if len(fetched) <= size:
+                self._count = len(fetched)
+            self._head = self._make_rows(fetched[:size])
+            self._head_size = size
+        return self._head[:size]
+
+    def __iter__(self) -> Iterator[Row]:
+        chunk: list[Any] = []
+        for item in self._query.iterator(chunk_size=self.CHUNK):
+            chunk.append(item)
+            if len(chunk) == self.CHUNK:
+                yield from self._make_rows(chunk)
+                chunk = []
+        if chunk:
+            yield from self._make_rows(chunk)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
+        if isinstance(index, slice):
+            first_rows = index.start in (None, 0) and index.step in (None, 1)
+            if first_rows and index.stop is not None and index.stop >= 0:
+                return self.head(index.stop)
+            return list(self)[index]
+        if index >= 0 and index < len(rows := self.head(index + 1)):
+            return rows[index]
+        return list(self)[index]
 
 
 @dataclass(frozen=True)
@@ -57,12 +123,12 @@ class Table:
         return self.limit is not None and len(self.rows) > self.limit
 
 
-def display(value: Any, kind: Kind) -> str:
-    """A value as a person reads it in the current language."""
+def display(value: Any, kind: Kind, currency: str | None = None) -> str:
+    """A value as a person reads it in the current language (money in ``currency``)."""
     if value is None or value == "":
         return "—" if kind != "text" else ""
     if kind == "money":
-        return formatting.money(value)
+        return formatting.money(value, currency)
     if kind == "number":
         return formatting.number(value, 0 if _is_whole(value) else 1)
     if kind == "percent":

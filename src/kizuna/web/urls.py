@@ -10,6 +10,7 @@ from kizuna.web import (
     views_home,
     views_saasup,
     views_sales,
+    views_segments,
 )
 
 urlpatterns = [
@@ -22,6 +23,13 @@ urlpatterns = [
     path("cs/", views_cs.cs, name="cs"),
     path("contracts/", views_saasup.saasup, name="saasup"),
     path("accounts/", views_accounts.accounts, name="accounts"),
+    path("accounts/segments/", views_segments.segments, name="segments"),
+    path("accounts/segments/save/", views_segments.save_segment, name="segment_save"),
+    path(
+        "accounts/segments/<int:pk>/delete/",
+        views_segments.delete_segment,
+        name="segment_delete",
+    ),
     path("accounts/<int:pk>/", views_account.account, name="account"),
     path(
         "accounts/<int:pk>/activities/",
@@ -29,5 +37,15 @@ urlpatterns = [
         name="account_log_activity",
     ),
     path("accounts/<int:pk>/tasks/", views_account.create_task, name="account_create_task"),
+    path(
+        "accounts/<int:pk>/health-override/",
+        views_account.override_health,
+        name="account_override_health",
+    ),
+    path(
+        "accounts/<int:pk>/health-override/clear/",
+        views_account.clear_health_override,
+        name="account_clear_health_override",
+    ),
     path("assets/plotly-<str:version>.min.js", views_assets.plotly_js, name="plotly_js"),
 ]

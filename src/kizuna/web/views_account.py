@@ -1,13 +1,17 @@
-"""Account 360 (SPEC D5) and the actions taken from it: log an activity, create a task."""
+"""Account 360 (SPEC D5) and the actions taken from it: log an activity, create a task,
+override the health score and clear the override."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,8 +21,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kizuna.crm import actions
-from kizuna.crm.access import role_of, visible_accounts
+from kizuna.crm.access import may_edit_account, role_of, visible_accounts
 from kizuna.crm.models import Account, ActivityType, Role, TaskStatus
+from kizuna.health import actions as health_actions
+from kizuna.prediction.display import churn_risk
 from kizuna.web import account_page
 from kizuna.web.exports import export_response, wants_export
 from kizuna.web.tables import Column, Table
@@ -69,6 +75,28 @@ class TaskForm(forms.Form):
             (str(person.pk), person.get_full_name() or person.get_username())
             for person in sorted(people.values(), key=lambda person: person.get_username())
         ]
+
+
+class OverrideForm(forms.Form):
+    score = forms.DecimalField(
+        label=gettext_lazy("Score"),
+        min_value=Decimal(0),
+        max_value=health_actions.MAX_SCORE,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"step": "0.1"}),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea)
+    expires_on = forms.DateField(
+        label=gettext_lazy("Until"),
+        help_text=gettext_lazy("From this day the computed score shows again."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def clean_expires_on(self) -> date:
+        expires_on: date = self.cleaned_data["expires_on"]
+        if expires_on <= timezone.localdate():
+            raise forms.ValidationError(_("The expiry date must be after today."))
+        return expires_on
 
 
 def _visible_account(request: HttpRequest, pk: int) -> Account:
@@ -185,11 +213,14 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
         tables += [health.components, health.changes]
     if wants_export(request):
         return export_response(request, tables, f"account-{item.pk}")
-    can_act = _can_act(request)
+    role = role_of(request.user)
+    can_act = role not in READ_ONLY_ROLES
+    can_override = may_edit_account(request.user, item, role)
     context.update(
         {
             "revenue": revenue,
             "health": health,
+            "churn": churn_risk(item),
             "contacts_table": people,
             "deals_table": deals,
             "tasks_table": tasks,
@@ -202,6 +233,8 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
             if can_act
             else None,
             "task_form": TaskForm(item, initial={"assignee": request.user.pk}) if can_act else None,
+            "can_override": can_override,
+            "override_form": OverrideForm() if can_override else None,
         }
     )
     return render(request, "kizuna/account.html", context)
@@ -250,6 +283,40 @@ def create_task(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Task created."))
     else:
         messages.error(request, _("The task was not saved: %(errors)s") % _errors(form))
+    return redirect("account", pk=item.pk)
+
+
+def _editable_account(request: HttpRequest, pk: int) -> tuple[Account, AbstractBaseUser]:
+    """The account and the signed-in user who may edit it; 404 if hidden, 403 if read-only."""
+    item = _visible_account(request, pk)
+    user = request.user
+    if not user.is_authenticated or not may_edit_account(user, item):
+        raise PermissionDenied
+    return item, user
+
+
+@login_required
+@require_POST
+def override_health(request: HttpRequest, pk: int) -> HttpResponse:
+    item, user = _editable_account(request, pk)
+    form = OverrideForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        health_actions.override_score(
+            item, data["score"], data["reason"], user, expires_on=data["expires_on"]
+        )
+        messages.success(request, _("Health score overridden."))
+    else:
+        messages.error(request, _("The override was not saved: %(errors)s") % _errors(form))
+    return redirect("account", pk=item.pk)
+
+
+@login_required
+@require_POST
+def clear_health_override(request: HttpRequest, pk: int) -> HttpResponse:
+    item, _user = _editable_account(request, pk)
+    if health_actions.clear_override(item):
+        messages.success(request, _("Override cleared: the computed score shows again."))
     return redirect("account", pk=item.pk)
 
 

@@ -18,7 +18,13 @@ def _page(request: HttpRequest, template: str, page: str) -> HttpResponse:
     if wants_export(request):
         return export_response(request, figures.tables, page)
     last_run = ComputeRun.objects.filter(subject="revenue", status=RunStatus.DONE).first()
-    return render(request, template, {"period": period, "figures": figures, "last_run": last_run})
+    context = {
+        "period": period,
+        "figures": figures,
+        "last_run": last_run,
+        "tables_on_demand": True,
+    }
+    return render(request, template, context)
 
 
 @login_required

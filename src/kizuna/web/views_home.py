@@ -14,6 +14,7 @@ from kizuna.billing.results import latest_kpi_months
 from kizuna.crm.access import visible_accounts
 from kizuna.pipeline.models import Deal, DealStatus
 from kizuna.sources.models import ComputeRun, RunStatus
+from kizuna.web.books import within_book
 
 
 def change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
@@ -28,8 +29,8 @@ def home(request: HttpRequest) -> HttpResponse:
     months = latest_kpi_months(2, until=today.replace(day=1))
     current = months[-1] if months else None
     previous = months[-2] if len(months) > 1 else None
-    open_deals = Deal.objects.filter(
-        status=DealStatus.OPEN, account__in=visible_accounts(request.user)
+    open_deals = within_book(
+        Deal.objects.filter(status=DealStatus.OPEN), visible_accounts(request.user)
     ).aggregate(
         count=Count("id"),
         amount=Sum("amount_mrr"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from statistics import median
@@ -10,7 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,6 +23,7 @@ from kizuna.billing.models import CustomerMrr, ProductMrr
 from kizuna.crm.access import visible_accounts
 from kizuna.crm.models import Account
 from kizuna.usage.models import UsageDaily
+from kizuna.web.books import within_book
 from kizuna.web.charts import (
     SEQUENCE,
     Bubble,
@@ -31,7 +34,7 @@ from kizuna.web.charts import (
     stacked_bars_horizontal,
 )
 from kizuna.web.exports import export_response, wants_export
-from kizuna.web.tables import Column, Table
+from kizuna.web.tables import Column, QueryRows, Row, Table
 
 # The ranking chart shows the top customers; a longer bar list stops being readable.
 RANKING_CHART_SIZE = 30
@@ -44,24 +47,42 @@ def inactive_days_threshold() -> int:
     return int(getattr(settings, "KIZUNA_RISK_INACTIVE_DAYS", DEFAULT_INACTIVE_DAYS))
 
 
-def ranking(accounts: QuerySet[Account], month: date) -> tuple[Table, list[dict[str, Any]]]:
+def ranking(accounts: QuerySet[Account], month: date) -> Table:
     """Customers by MRR at ``month``, with their product count and plan."""
-    rows: list[dict[str, Any]] = list(
-        CustomerMrr.objects.filter(month=month, mrr__gt=0, account__in=accounts)
+    customers = (
+        within_book(CustomerMrr.objects.filter(month=month, mrr__gt=0), accounts)
         .annotate(
-            products=Count(
-                "account__product_mrr",
-                filter=Q(account__product_mrr__month=month, account__product_mrr__mrr__gt=0),
+            rank=Window(
+                RowNumber(), order_by=[F("mrr").desc(), F("account__name"), F("account_id")]
             )
         )
-        .order_by("-mrr", "account__name")
-        .values("account_id", "account__name", "account__plan", "mrr", "products")
+        .order_by("-mrr", "account__name", "account_id")
+        .values("rank", "account_id", "account__name", "account__plan", "mrr")
     )
-    for rank, row in enumerate(rows, start=1):
-        row["rank"] = rank
-        row["url"] = reverse("account", args=[row["account_id"]])
-        row["cross_sell"] = _("Single product") if row["products"] == 1 else ""
-    table = Table(
+
+    def make_rows(chunk: Sequence[dict[str, Any]]) -> list[Row]:
+        products = dict(
+            ProductMrr.objects.filter(
+                month=month, mrr__gt=0, account_id__in=[row["account_id"] for row in chunk]
+            )
+            .values("account_id")
+            .annotate(count=Count("id"))
+            .values_list("account_id", "count")
+        )
+        rows: list[Row] = []
+        for row in chunk:
+            count = products.get(row["account_id"], 0)
+            rows.append(
+                {
+                    **row,
+                    "products": count,
+                    "url": reverse("account", args=[row["account_id"]]),
+                    "cross_sell": _("Single product") if count == 1 else "",
+                }
+            )
+        return rows
+
+    return Table(
         key="ranking",
         title=_("Contract ranking"),
         columns=[
@@ -72,14 +93,13 @@ def ranking(accounts: QuerySet[Account], month: date) -> tuple[Table, list[dict[
             Column("account__plan", _("Plan")),
             Column("cross_sell", _("Cross-sell target")),
         ],
-        rows=rows,
+        rows=QueryRows(customers, make_rows),
         limit=100,
         empty=_("No paying customers."),
     )
-    return table, rows
 
 
-def ranking_chart(rows: list[dict[str, Any]], month: date) -> Chart:
+def ranking_chart(rows: Sequence[Row], month: date) -> Chart:
     top = rows[:RANKING_CHART_SIZE]
     ids = [row["account_id"] for row in top]
     parts: dict[str, dict[Any, Decimal]] = defaultdict(dict)
@@ -120,7 +140,7 @@ def ranking_chart(rows: list[dict[str, Any]], month: date) -> Chart:
     )
 
 
-def impact_risk(rows: list[dict[str, Any]], today: date) -> tuple[Chart, Table]:
+def impact_risk(rows: Sequence[Row], today: date) -> tuple[Chart, Table]:
     top = rows[:BUBBLE_LIMIT]
     ids = [row["account_id"] for row in top]
     last_use = dict(
@@ -216,7 +236,9 @@ def saasup(request: HttpRequest) -> HttpResponse:
     charts: list[Chart] = []
     tables: list[Table] = []
     if month is not None:
-        ranking_table, rows = ranking(accounts, month)
+        ranking_table = ranking(accounts, month)
+        # The chart and the matrix need the top rows only: read once, the longest head.
+        rows = ranking_table.rows[: max(RANKING_CHART_SIZE, BUBBLE_LIMIT)]
         bubble_chart, priority = impact_risk(rows, timezone.localdate())
         charts = [ranking_chart(rows, month), bubble_chart]
         tables = [ranking_table, priority] + [chart.table for chart in charts if chart.table]
@@ -225,5 +247,5 @@ def saasup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "kizuna/saasup.html",
-        {"month": month, "charts": charts, "tables": tables[:2]},
+        {"month": month, "charts": charts, "tables": tables[:2], "tables_on_demand": True},
     )

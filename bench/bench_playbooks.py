@@ -5,8 +5,9 @@ every account, subscriptions, tickets, NPS, activities, contacts), held in memor
 The store is a scratch SQLite database with the 100,000 accounts, 20 CS teams of 10 CSMs and
 the default rules, so that conditions, caps and the writes of the matched subset are real.
 
-Measured: (1) detection + matching of all default rules (the target: ≤ 30 s), (2) alerts and
-actions written for the matched subset (after the daily caps), (3) an idempotent re-run.
+Measured: (1) detection, (2) matching of all default rules, (3) alerts and actions written for
+the matched subset (after the daily caps) in bulk, (4) escalations and e-mail delivery — the
+target is ≤ 30 s for all of it — then (5) an idempotent re-run.
 
     .venv/bin/python bench/bench_playbooks.py [--accounts 100000] [--days 120]
 """
@@ -107,18 +108,28 @@ def main() -> None:
     inputs = SignalInputs.from_arrow(tables)
 
     loaders = {"subscriptions": lambda: tables["subscriptions"]}
+    uptime = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
     first = run_playbooks(AS_OF, signal_inputs=inputs, loaders=loaders)
-    evaluate = first.timings["detect_and_match"]
-    verdict = "within" if evaluate <= TARGET_SECONDS else "OVER"
+    timings = first.timings
+    total = timings["total"]
+    writes = timings["alerts_and_actions"] - timings["caps"]
+    per_alert_ms = writes / max(first.counts["alerts"], 1) * 1000
+    verdict = "within" if total <= TARGET_SECONDS else "OVER"
     print(
-        f"detection + matching of all rules: {evaluate:.1f} s "
-        f"({first.counts['signals']:,} signals, {first.counts['matches']:,} matches; "
-        f"{verdict} the {TARGET_SECONDS:.0f} s target)"
+        f"detection: {timings['detect']:.1f} s ({first.counts['signals']:,} signals); "
+        f"matching of all rules: {timings['match']:.1f} s ({first.counts['matches']:,} matches)"
+    )
+    print(f"caps: {timings['caps']:.1f} s ({first.counts['capped']:,} matches over the daily caps)")
+    print(
+        f"store writes: {first.counts['alerts']:,} alerts, {first.counts['actions']:,} actions in "
+        f"{writes:.1f} s "
+        f"({per_alert_ms:.1f} ms per alert); "
+        f"escalations, deliveries ({first.counts['delivered']:,} e-mails sent) and follow-up "
+        f"{timings['follow_up']:.1f} s"
     )
     print(
-        f"store writes: {first.counts['alerts']:,} alerts, {first.counts['actions']:,} actions "
-        f"({first.counts['capped']:,} matches over the daily caps) in "
-        f"{first.timings['alerts_and_actions']:.1f} s; total run {first.timings['total']:.1f} s"
+        f"end to end: {total:.1f} s ({verdict} the {TARGET_SECONDS:.0f} s target); "
+        f"load average at the start {' '.join(uptime)}"
     )
     again = run_playbooks(AS_OF, signal_inputs=inputs, loaders=loaders)
     print(

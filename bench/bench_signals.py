@@ -219,7 +219,30 @@ def build_inputs(accounts: int, days: int, seed: int = 7) -> dict[str, pa.Table]
             "status_changed_on": _dates(rng.integers(0, 365, contact_count)),
         }
     )
+    # One success goal per account, reached within the last year by 60 % of them (a stream of
+    # its own, so the tables above stay as they were).
+    goals_rng = np.random.default_rng(seed + 1)
+    achieved = goals_rng.random(accounts) < 0.6
+    success_goals = pa.table(
+        {
+            "goal_id": _ids("g", accounts),
+            "customer_id": customers,
+            "goal": pa.array(["Month-end close in 3 days"] * accounts, type=pa.string()),
+            "target": pa.array(["3 days"] * accounts, type=pa.string()),
+            "set_on": _dates(np.full(accounts, 400)),
+            "achieved_on": pa.array(
+                np.where(
+                    achieved,
+                    (AS_OF - date(1970, 1, 1)).days - goals_rng.integers(0, 365, accounts),
+                    0,
+                ).astype(np.int32),
+                type=pa.date32(),
+                mask=~achieved,
+            ),
+        }
+    )
     return {
+        "success_goals": success_goals,
         "subscriptions": subscriptions,
         "usage_daily": usage_daily,
         "features": features,

@@ -27,6 +27,7 @@ EXPECTED_FILES = {
     "churns",
     "deals",
     "deal_stage_history",
+    "success_goals",
 }
 
 

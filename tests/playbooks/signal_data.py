@@ -22,6 +22,7 @@ from kizuna.sources.csv_usage import (
     FEATURES_COLUMNS,
     NPS_COLUMNS,
     SUBSCRIPTIONS_COLUMNS,
+    SUCCESS_GOALS_COLUMNS,
     TICKETS_COLUMNS,
     USAGE_DAILY_COLUMNS,
 )
@@ -35,6 +36,7 @@ COLUMNS: dict[str, Sequence[Column]] = {
     "nps": NPS_COLUMNS,
     "activities": ACTIVITIES_COLUMNS,
     "contacts": CONTACTS_COLUMNS,
+    "success_goals": SUCCESS_GOALS_COLUMNS,
 }
 
 AS_OF = date(2024, 6, 30)

@@ -16,7 +16,7 @@ from kizuna.playbooks.rules import RuleError, dumps_rules, loads_rules
 
 def test_every_shipped_rule_is_valid_and_round_trips_through_toml() -> None:
     specs = default_rules()
-    assert len(specs) == 31
+    assert len(specs) == 32
     assert loads_rules(dumps_rules(specs)) == specs
 
 
@@ -46,11 +46,11 @@ actions = [{ type = "create_task", assignee = "cs_owner" }, { type = "fax" }]
 def test_install_defaults_is_idempotent_and_keeps_team_changes() -> None:
     out = StringIO()
     call_command("playbooks", "install-defaults", stdout=out)
-    assert "31 added" in out.getvalue()
+    assert "32 added" in out.getvalue()
     assert set(Pipeline.objects.values_list("key", flat=True)) >= {"renewal", "upsell"}
     Rule.objects.filter(key="usage-drop").update(name="Our usage drop", enabled=False)
     call_command("playbooks", "install-defaults", stdout=StringIO())
-    assert Rule.objects.count() == 31
+    assert Rule.objects.count() == 32
     assert Rule.objects.get(key="usage-drop").name == "Our usage drop"
 
 
@@ -66,7 +66,7 @@ def test_export_then_import_into_an_empty_store(tmp_path: Path) -> None:
     out = StringIO()
     call_command("playbooks", "import", str(file), stdout=out)
 
-    assert "31 added, 0 replaced, 0 kept" in out.getvalue()
+    assert "32 added, 0 replaced, 0 kept" in out.getvalue()
     imported = {r.key: (r.trigger, r.actions, r.daily_cap_per_owner) for r in Rule.objects.all()}
     assert imported == exported
     assert Rule.objects.get(key="nps-drop").daily_cap_per_owner == 4

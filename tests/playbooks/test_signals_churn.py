@@ -88,25 +88,28 @@ def _weekly_logins(*totals: int) -> list[dict[str, object]]:
     ]
 
 
-def test_login_decline_fires_after_three_falling_weeks_down_25_percent() -> None:
-    data = inputs(usage_daily=_weekly_logins(40, 35, 32, 30))
+def test_login_decline_fires_after_three_falling_weeks_down_40_percent() -> None:
+    data = inputs(usage_daily=_weekly_logins(50, 40, 35, 30))
     assert detect("login_decline", data) == [
         {
             "customer_id": "c1",
             "level": "high",
             "occurrence": "2024-06",
             "occurred_on": AS_OF,
-            "detail": {"weekly_logins": [40, 35, 32, 30], "decline_percent": 25.0},
+            "detail": {"weekly_logins": [50, 40, 35, 30], "decline_percent": 40.0},
         }
     ]
 
 
 def test_login_decline_needs_the_full_percentage() -> None:
-    assert detect("login_decline", inputs(usage_daily=_weekly_logins(40, 35, 32, 31))) == []
+    # 38 % down: below the default; the earlier default of 25 % would fire.
+    data = inputs(usage_daily=_weekly_logins(50, 40, 35, 31))
+    assert detect("login_decline", data) == []
+    assert len(detect("login_decline", data, login_decline_percent=25.0)) == 1
 
 
 def test_login_decline_needs_every_week_to_fall() -> None:
-    assert detect("login_decline", inputs(usage_daily=_weekly_logins(40, 35, 35, 20))) == []
+    assert detect("login_decline", inputs(usage_daily=_weekly_logins(50, 40, 40, 20))) == []
 
 
 # --- S2 core features unused -----------------------------------------------------------------
@@ -227,7 +230,7 @@ def test_critical_bugs_of_the_previous_month_are_still_reported_on_the_first() -
     assert detect("critical_bugs", data, as_of=date(2024, 7, 1)) == []
 
 
-def test_slow_resolution_above_48_hours() -> None:
+def test_slow_resolution_above_48_calendar_hours() -> None:
     data = inputs(
         tickets=[
             # Exactly 48 hours: in time.
@@ -244,7 +247,7 @@ def test_slow_resolution_above_48_hours() -> None:
             _ticket("t5", "2024-06-01T09:00:00", type="feature_request"),
         ]
     )
-    assert detect("slow_resolution", data) == [
+    assert detect("slow_resolution", data, resolution_hours_counting="calendar") == [
         {
             "customer_id": "c1",
             "level": "medium",
@@ -260,6 +263,71 @@ def test_slow_resolution_above_48_hours() -> None:
             "detail": {"ticket_id": "t3", "severity": "critical", "hours": 49.0, "resolved": False},
         },
     ]
+
+
+def test_slow_resolution_counts_business_hours_by_default() -> None:
+    # Opened on Friday 12 July 2024 at 10:00; Monday 15 July is Marine Day. Business hours:
+    # 14 on Friday, none over the weekend and the holiday, 24 on Tuesday, 10 on Wednesday:
+    # 48 hours at Wednesday 17 July 10:00 (120 calendar hours).
+    data = inputs(
+        tickets=[
+            _ticket("t1", "2024-07-12T10:00:00", resolved_at="2024-07-17T10:00:00"),
+            _ticket("t2", "2024-07-12T10:00:00", resolved_at="2024-07-17T10:00:01"),
+            # Opened on Saturday: the clock starts on Tuesday at 0:00; 47 hours by Wed 23:00.
+            _ticket("t3", "2024-07-13T09:00:00", resolved_at="2024-07-17T23:00:00"),
+        ]
+    )
+    assert detect("slow_resolution", data, as_of=date(2024, 7, 31)) == [
+        {
+            "customer_id": "c1",
+            "level": "high",
+            "occurrence": "t2",
+            "occurred_on": date(2024, 7, 17),
+            "detail": {"ticket_id": "t2", "severity": "critical", "hours": 48.0, "resolved": True},
+        }
+    ]
+    assert [
+        row["occurrence"]
+        for row in detect(
+            "slow_resolution", data, as_of=date(2024, 7, 31), resolution_hours_counting="calendar"
+        )
+    ] == ["t1", "t2", "t3"]
+
+
+def test_slow_resolution_open_ticket_across_a_holiday_weekend() -> None:
+    # Still open: 38 business hours at the end of Tuesday 16 July, 62 at the end of Wednesday.
+    data = inputs(tickets=[_ticket("t1", "2024-07-12T10:00:00")])
+    assert detect("slow_resolution", data, as_of=date(2024, 7, 16)) == []
+    [row] = detect("slow_resolution", data, as_of=date(2024, 7, 17))
+    assert row["occurred_on"] == date(2024, 7, 17)
+    assert row["detail"]["hours"] == 62.0
+
+
+def test_slow_resolution_skips_company_closures() -> None:
+    from kizuna.core.calendar import business_calendar
+
+    # Friday 27 December 2024, 9:00: 15 hours that day, then the year-end closure (to 3
+    # January) and a weekend; 24 hours on Monday 6 January, 9 on Tuesday 7 January = 48.
+    data = inputs(
+        tickets=[
+            _ticket("t1", "2024-12-27T09:00:00", resolved_at="2025-01-07T09:00:00"),
+            _ticket("t2", "2024-12-27T09:00:00", resolved_at="2025-01-07T09:00:01"),
+        ]
+    )
+    as_of = date(2025, 1, 20)
+    assert [row["occurrence"] for row in detect("slow_resolution", data, as_of=as_of)] == ["t2"]
+    # A company closed on Monday 6 January too: t2 is in time.
+    closed = business_calendar("JP", closed_days=[date(2025, 1, 6)])
+    assert detect("slow_resolution", data, as_of=as_of, calendar=closed) == []
+
+
+def test_resolution_hours_counting_is_checked() -> None:
+    import pytest
+
+    from kizuna.engine.signals import SignalSettings
+
+    with pytest.raises(ValueError, match="resolution_hours_counting"):
+        SignalSettings(resolution_hours_counting="office")  # type: ignore[arg-type]
 
 
 def _questions(prefix: str, day: str, count: int) -> list[dict[str, object]]:
@@ -308,12 +376,12 @@ def _responses(*scores: tuple[str, str, int]) -> list[dict[str, object]]:
     ]
 
 
-def test_nps_drop_from_7_to_6() -> None:
+def test_nps_drop_from_7_to_6_is_medium_risk() -> None:
     data = inputs(nps=_responses(("r1", "2024-01-10", 7), ("r2", "2024-06-01", 6)))
     assert detect("nps_drop", data) == [
         {
             "customer_id": "c1",
-            "level": "high",
+            "level": "medium",
             "occurrence": "r2",
             "occurred_on": date(2024, 6, 1),
             "detail": {
@@ -323,6 +391,19 @@ def test_nps_drop_from_7_to_6() -> None:
                 "previous_response_id": "r1",
             },
         }
+    ]
+
+
+def test_nps_drop_to_4_or_lower_is_high_risk() -> None:
+    responses = _responses(("r1", "2024-01-10", 9), ("r2", "2024-06-01", 4))
+    responses += [
+        {"response_id": "r3", "customer_id": "c2", "responded_on": "2024-01-10", "score": 8},
+        {"response_id": "r4", "customer_id": "c2", "responded_on": "2024-06-02", "score": 5},
+    ]
+    data = inputs(nps=responses)
+    assert [(row["customer_id"], row["level"]) for row in detect("nps_drop", data)] == [
+        ("c1", "high"),
+        ("c2", "medium"),
     ]
 
 

@@ -50,7 +50,7 @@ def test_signals_json(csv_folder: Path) -> None:
         {
             "customer_id": "c1",
             "signal": "nps_drop",
-            "level": "high",
+            "level": "medium",
             "occurrence": "r2",
             "occurred_on": "2024-06-10",
             "detail": {
@@ -92,7 +92,7 @@ def test_signals_csv_with_a_signal_filter(csv_folder: Path) -> None:
     )
     assert output == (
         "customer_id,signal,level,occurrence,occurred_on,detail\n"
-        'c1,nps_drop,high,r2,2024-06-10,"{""score"":5,""previous_score"":9,'
+        'c1,nps_drop,medium,r2,2024-06-10,"{""score"":5,""previous_score"":9,'
         '""response_id"":""r2"",""previous_response_id"":""r1""}"\n'
     )
 

@@ -39,6 +39,7 @@ def test_every_default_signal_is_registered_with_its_spec_item() -> None:
         "nps_promoter": "S14",
         "new_feature_interest": "S15",
         "usage_spreading": "S15",
+        "success_goal_achieved": "S15",
         "cross_sell_whitespace": "S16",
     }
 

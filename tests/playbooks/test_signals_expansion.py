@@ -214,6 +214,61 @@ def test_usage_spreading_to_new_departments() -> None:
     ]
 
 
+def _goal(goal_id: str, achieved_on: str | None, **values: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "goal_id": goal_id,
+        "customer_id": "c1",
+        "goal": "Month-end close in 3 days",
+        "target": "3 days",
+        "set_on": "2024-01-15",
+        "achieved_on": achieved_on,
+    }
+    row.update(values)
+    return row
+
+
+def test_success_goal_achieved_within_30_days() -> None:
+    data = inputs(
+        success_goals=[
+            # 1 June is the first day of the 30 days ending on 30 June: fires.
+            _goal("g1", "2024-06-01"),
+            # 31 May is one day too early.
+            _goal("g2", "2024-05-31"),
+            # Not achieved yet, and achieved after T (not known on T).
+            _goal("g3", None),
+            _goal("g4", "2024-07-01"),
+            _goal("g5", "2024-06-30", customer_id="c2", goal="Zero paper invoices", target=None),
+        ]
+    )
+    assert detect("success_goal_achieved", data) == [
+        {
+            "customer_id": "c1",
+            "level": "medium",
+            "occurrence": "g1",
+            "occurred_on": date(2024, 6, 1),
+            "detail": {
+                "goal_id": "g1",
+                "goal": "Month-end close in 3 days",
+                "target": "3 days",
+                "set_on": "2024-01-15",
+            },
+        },
+        {
+            "customer_id": "c2",
+            "level": "medium",
+            "occurrence": "g5",
+            "occurred_on": date(2024, 6, 30),
+            "detail": {
+                "goal_id": "g5",
+                "goal": "Zero paper invoices",
+                "target": None,
+                "set_on": "2024-01-15",
+            },
+        },
+    ]
+    assert len(detect("success_goal_achieved", data, success_goal_lookback_days=31)) == 3
+
+
 def test_cross_sell_whitespace() -> None:
     def item(customer_id: str, product: str, price: str = "10000") -> dict[str, object]:
         plan = "Professional" if product == "core" else None

@@ -25,6 +25,7 @@ from kizuna.demo.billing import (
 )
 from kizuna.demo.customers import simulate_account
 from kizuna.demo.deals import AccountOwners, deal_rows
+from kizuna.demo.goals import success_goal_rows
 from kizuna.demo.profiles import arrival_schedule
 from kizuna.demo.records import SimulatedAccount
 from kizuna.demo.tables import (
@@ -40,6 +41,7 @@ from kizuna.demo.tables import (
     NPS_SCHEMA,
     SPEND_SCHEMA,
     SUBSCRIPTIONS_SCHEMA,
+    SUCCESS_GOALS_SCHEMA,
     TICKETS_SCHEMA,
     DemoTables,
     table_from_rows,
@@ -142,6 +144,7 @@ ROW_TABLES: dict[str, Any] = {
     "activities": ACTIVITIES_SCHEMA,
     "deals": DEALS_SCHEMA,
     "deal_stage_history": DEAL_STAGE_HISTORY_SCHEMA,
+    "success_goals": SUCCESS_GOALS_SCHEMA,
 }
 
 
@@ -163,6 +166,7 @@ def _account_tables(
             deals = deal_rows(account, owners, timeline, seed)
             rows["deals"].extend(deals.deals)
             rows["deal_stage_history"].extend(deals.history)
+            rows["success_goals"].extend(success_goal_rows(account, timeline, seed))
         for name, schema in ROW_TABLES.items():
             parts[name].append(table_from_rows(rows[name], schema))
     return {

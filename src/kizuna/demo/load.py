@@ -31,7 +31,14 @@ from kizuna.demo.status import AccountState, account_states
 from kizuna.demo.tables import DemoTables
 from kizuna.pipeline.actions import install_default_pipelines
 from kizuna.pipeline.models import Deal, DealStageChange, Pipeline, Stage
-from kizuna.usage.models import Feature, FeatureUsage, NpsResponse, Ticket, UsageDaily
+from kizuna.usage.models import (
+    Feature,
+    FeatureUsage,
+    NpsResponse,
+    SuccessGoal,
+    Ticket,
+    UsageDaily,
+)
 
 # Rows per INSERT batch: large enough to amortise round trips, small enough for SQLite's
 # variable limit in bulk_create and for PostgreSQL's message size.
@@ -419,6 +426,21 @@ class _Loader:
                     row["comment"] or "",
                 )
                 for row in _rows(self.tables.nps)
+            ),
+        )
+        self.counts["success_goals"] = insert_rows(
+            SuccessGoal,
+            ("external_id", "account", "goal", "target", "set_on", "achieved_on"),
+            (
+                (
+                    row["goal_id"],
+                    accounts[row["customer_id"]],
+                    row["goal"],
+                    row["target"] or "",
+                    row["set_on"],
+                    row["achieved_on"],
+                )
+                for row in _rows(self.tables.success_goals)
             ),
         )
         self.counts["activities"] = insert_rows(

@@ -39,6 +39,19 @@ PHRASES: dict[str, tuple[Promise, ...]] = {
     "churn_support": (_("Repeated outages and slow answers"), _("Unresolved critical bugs")),
     "churn_business_change": (_("Acquired by a group company"), _("Business unit closed")),
     "churn_other": (_("Champion left; no internal owner"), _("Team reorganised")),
+    # Success goals and their targets, pairwise (the n-th target belongs to the n-th goal).
+    "success_goal": (
+        _("Faster month-end close"),
+        _("Paperless invoicing"),
+        _("Sales reports without spreadsheets"),
+        _("Onboard every branch office"),
+    ),
+    "success_target": (
+        _("Close in 3 business days"),
+        _("100 % of invoices sent electronically"),
+        _("Weekly report fully automated"),
+        _("All branches active every week"),
+    ),
 }
 
 

@@ -143,6 +143,16 @@ ACTIVITIES_SCHEMA = pa.schema(
         ("subject", pa.string()),
     ]
 )
+SUCCESS_GOALS_SCHEMA = pa.schema(
+    [
+        ("goal_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("goal", pa.string()),
+        ("target", pa.string()),
+        ("set_on", pa.date32()),
+        ("achieved_on", pa.date32()),
+    ]
+)
 CHURNS_SCHEMA = pa.schema(
     [
         ("customer_id", pa.string()),
@@ -221,6 +231,7 @@ class DemoTables:
     churns: pa.Table
     deals: pa.Table
     deal_stage_history: pa.Table
+    success_goals: pa.Table
 
     def items(self) -> list[tuple[str, pa.Table]]:
         return [(field.name, getattr(self, field.name)) for field in fields(self)]

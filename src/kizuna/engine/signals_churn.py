@@ -11,7 +11,9 @@ from datetime import date, datetime, time, timedelta
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 
+from kizuna.core.calendar import BusinessCalendar
 from kizuna.engine.signals_common import (
     FLOAT_TOLERANCE,
     Json,
@@ -238,9 +240,12 @@ def critical_bugs(inputs: SignalInputs, as_of: date, settings: SignalSettings) -
 def slow_resolution(inputs: SignalInputs, as_of: date, settings: SignalSettings) -> ir.Table:
     """A ticket resolved after more than ``resolution_hours``, or still open for longer.
 
-    Elapsed (calendar) hours from opening to resolution, or to the end of T when still open.
-    Tickets opened in the last ``ticket_lookback_days`` days of the types in
-    ``slow_resolution_types``. High for high/critical severity, else medium. Keyed by ticket.
+    Hours from opening to resolution, or to the end of T when still open, counted on business
+    days of the company calendar (``resolution_hours_counting="business"``, the default: a
+    ticket opened on Friday evening is not late on Sunday) or as elapsed calendar hours
+    (``"calendar"``). Tickets opened in the last ``ticket_lookback_days`` days of the types in
+    ``slow_resolution_types``. High for high/critical severity, else medium. Keyed by ticket;
+    occurred on the day the ticket passed the threshold.
     """
     tickets = _trouble_tickets(inputs.table("tickets"), as_of)
     lookback_start = as_of - timedelta(days=settings.ticket_lookback_days - 1)
@@ -250,23 +255,87 @@ def slow_resolution(inputs: SignalInputs, as_of: date, settings: SignalSettings)
     # The as-of moment is the end of T: everything dated T is known.
     end_of_as_of = ibis.literal(datetime.combine(as_of + timedelta(days=1), time.min))
     resolved_in_time = tickets.resolved_at.notnull() & (tickets.resolved_at.date() <= as_of)
-    until = resolved_in_time.ifelse(tickets.resolved_at, end_of_as_of)
-    hours = (until.epoch_seconds() - tickets.opened_at.epoch_seconds()).cast(dt.float64) / 3600
-    tickets = tickets.mutate(hours=hours, resolved=resolved_in_time)
-    hits = tickets.filter(tickets.hours > settings.resolution_hours + FLOAT_TOLERANCE)
-    late_since = hits.opened_at + ibis.interval(seconds=round(settings.resolution_hours * 3600))
+    tickets = tickets.mutate(
+        until=resolved_in_time.ifelse(tickets.resolved_at, end_of_as_of), resolved=resolved_in_time
+    )
+    limit_seconds = settings.resolution_hours * 3600
+    if settings.resolution_hours_counting == "calendar":
+        seconds = tickets.until.epoch_seconds() - tickets.opened_at.epoch_seconds()
+        tickets = tickets.mutate(hours=seconds.cast(dt.float64) / 3600)
+        hits = tickets.filter(tickets.hours > settings.resolution_hours + FLOAT_TOLERANCE)
+        late_since = hits.opened_at + ibis.interval(seconds=round(limit_seconds))
+        hits = hits.mutate(late_on=late_since.date())
+    else:
+        days = business_clock(settings.calendar, lookback_start, as_of + timedelta(days=1))
+        clocked = _business_seconds_at(
+            _business_seconds_at(tickets, "opened_at", days), "until", days
+        )
+        tickets = clocked.mutate(hours=(clocked.seconds_until - clocked.seconds_opened_at) / 3600)
+        hits = tickets.filter(tickets.hours > settings.resolution_hours + FLOAT_TOLERANCE)
+        hits = hits.mutate(late_at=hits.seconds_opened_at + limit_seconds)
+        # The business day whose clock span holds the moment the ticket became late.
+        late_day = days.filter(days.business).select(late_on="day", day_start="clock")
+        hits = hits.join(
+            late_day,
+            [hits.late_at > late_day.day_start, hits.late_at <= late_day.day_start + SECONDS_A_DAY],
+        )
     return signal_rows(
         hits,
         signal="slow_resolution",
         level=hits.severity.isin(("high", "critical")).ifelse("high", "medium"),
         occurrence=hits.ticket_id,
-        occurred_on=late_since.date(),
+        occurred_on=hits.late_on,
         detail=json_object(
             ticket_id=hits.ticket_id,
             severity=hits.severity,
             hours=hits.hours,
             resolved=hits.resolved,
         ),
+    )
+
+
+SECONDS_A_DAY = 86_400
+
+
+def business_clock(calendar: BusinessCalendar, first: date, last: date) -> ir.Table:
+    """``day, business, clock``: for each day of ``[first, last]``, whether it is a business
+    day and the business seconds elapsed from the start of ``first`` to the start of the day.
+
+    The business seconds between two moments are then the difference of their clocks, where a
+    moment's clock is its day's plus the seconds since midnight when the day is a business day.
+    """
+    days: list[date] = []
+    business: list[bool] = []
+    clock: list[int] = []
+    elapsed = 0
+    day = first
+    while day <= last:
+        days.append(day)
+        clock.append(elapsed)
+        is_business = calendar.is_business_day(day)
+        business.append(is_business)
+        elapsed += SECONDS_A_DAY if is_business else 0
+        day += timedelta(days=1)
+    return ibis.memtable(
+        pa.table(
+            {
+                "day": pa.array(days, pa.date32()),
+                "business": pa.array(business, pa.bool_()),
+                "clock": pa.array(clock, pa.int64()),
+            }
+        )
+    )
+
+
+def _business_seconds_at(table: ir.Table, column: str, days: ir.Table) -> ir.Table:
+    """``table`` with ``seconds_<column>``: the business clock at the moment in ``column``."""
+    moment = table[column]
+    since_midnight = moment.hour() * 3600 + moment.minute() * 60 + moment.second()
+    keyed = table.mutate(_day=moment.date(), _since_midnight=since_midnight)
+    joined = keyed.join(days, keyed._day == days.day)
+    clock = joined.clock + joined.business.ifelse(joined._since_midnight, 0)
+    return joined.mutate(**{f"seconds_{column}": clock.cast(dt.float64)}).drop(
+        "_day", "_since_midnight", "day", "business", "clock"
     )
 
 
@@ -303,12 +372,13 @@ def ticket_spike(inputs: SignalInputs, as_of: date, settings: SignalSettings) ->
     )
 
 
-@register_signal("nps_drop", spec="S4", kind="churn", levels=("high",), requires=("nps",))
+@register_signal("nps_drop", spec="S4", kind="churn", levels=("medium", "high"), requires=("nps",))
 def nps_drop(inputs: SignalInputs, as_of: date, settings: SignalSettings) -> ir.Table:
     """An NPS response ≤ ``nps_drop_to_score`` after one ≥ ``nps_drop_from_score``.
 
     Covers promoter → detractor. Responses of the last ``nps_lookback_days`` days; the
-    previous response is the customer's latest before it. Keyed by the response id.
+    previous response is the customer's latest before it. High when the score fell to
+    ``nps_drop_high_score`` or lower, else medium. Keyed by the response id.
     """
     nps = inputs.table("nps")
     nps = nps.filter(nps.responded_on <= as_of)
@@ -326,7 +396,7 @@ def nps_drop(inputs: SignalInputs, as_of: date, settings: SignalSettings) -> ir.
     return signal_rows(
         hits,
         signal="nps_drop",
-        level="high",
+        level=(hits.score <= settings.nps_drop_high_score).ifelse("high", "medium"),
         occurrence=hits.response_id,
         occurred_on=hits.responded_on,
         detail=json_object(

@@ -247,6 +247,34 @@ def usage_spreading(inputs: SignalInputs, as_of: date, settings: SignalSettings)
 
 
 @register_signal(
+    "success_goal_achieved",
+    spec="S15",
+    kind="expansion",
+    levels=("medium",),
+    requires=("success_goals",),
+)
+def success_goal_achieved(inputs: SignalInputs, as_of: date, settings: SignalSettings) -> ir.Table:
+    """A customer's success goal achieved in the last ``success_goal_lookback_days`` days.
+
+    The customer got what they bought the product for: celebrate it with them and propose
+    more solutions. Keyed by the goal.
+    """
+    goals = inputs.table("success_goals")
+    lookback_start = as_of - timedelta(days=settings.success_goal_lookback_days - 1)
+    hits = goals.filter(goals.achieved_on.between(lookback_start, as_of))
+    return signal_rows(
+        hits,
+        signal="success_goal_achieved",
+        level="medium",
+        occurrence=hits.goal_id,
+        occurred_on=hits.achieved_on,
+        detail=json_object(
+            goal_id=hits.goal_id, goal=hits.goal, target=hits.target, set_on=hits.set_on
+        ),
+    )
+
+
+@register_signal(
     "cross_sell_whitespace",
     spec="S16",
     kind="expansion",

@@ -8,9 +8,9 @@ themselves here the same way a plugin adds its own type with :func:`register_act
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +26,9 @@ from kizuna.playbooks import actions
 from kizuna.playbooks.context import ActionContext
 from kizuna.playbooks.delivery import chat_payload
 from kizuna.playbooks.labels import signal_label
-from kizuna.playbooks.models import Outcome
+from kizuna.playbooks.models import Escalation, Notification, Outcome
 from kizuna.playbooks.recipients import is_known_recipient, resolve, resolve_all
-from kizuna.playbooks.summary import account_summary
+from kizuna.playbooks.summary import account_summaries
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class ActionResult:
 
 Validate = Callable[[dict[str, Any]], list[str]]
 Run = Callable[[ActionContext, dict[str, Any]], ActionResult]
+RunMany = Callable[[Sequence[ActionContext], dict[str, Any]], list[ActionResult]]
 Describe = Callable[[ActionContext, dict[str, Any]], str]
 
 
@@ -49,16 +50,40 @@ class ActionType:
     validate: Validate
     run: Run
     describe: Describe
+    run_many: RunMany | None = None
+    """The batch form: the same results for many alerts of one rule in a few statements, in
+    the contexts' order. It must change the contexts only once its writes are done, because
+    when it raises, the runner rolls it back and runs :attr:`run` for each alert instead."""
 
 
 ACTION_TYPES: dict[str, ActionType] = {}
 
 
 def register_action(name: str, *, validate: Validate, describe: Describe) -> Callable[[Run], Run]:
+    """Register an action type run one alert at a time."""
+
     def add(function: Run) -> Run:
         if name in ACTION_TYPES:
             raise ValueError(f"action type {name!r} is already registered")
         ACTION_TYPES[name] = ActionType(name, validate, function, describe)
+        return function
+
+    return add
+
+
+def register_batch_action(
+    name: str, *, validate: Validate, describe: Describe
+) -> Callable[[RunMany], RunMany]:
+    """Register an action type by its batch form (a single alert is a batch of one)."""
+
+    def add(function: RunMany) -> RunMany:
+        if name in ACTION_TYPES:
+            raise ValueError(f"action type {name!r} is already registered")
+
+        def run_one(context: ActionContext, params: dict[str, Any]) -> ActionResult:
+            return function([context], params)[0]
+
+        ACTION_TYPES[name] = ActionType(name, validate, run_one, describe, function)
         return function
 
     return add
@@ -154,20 +179,30 @@ def _describe_notify(context: ActionContext, params: dict[str, Any]) -> str:
     }
 
 
-@register_action("notify", validate=_validate_notify, describe=_describe_notify)
-def notify(context: ActionContext, params: dict[str, Any]) -> ActionResult:
+@register_batch_action("notify", validate=_validate_notify, describe=_describe_notify)
+def notify(contexts: Sequence[ActionContext], params: dict[str, Any]) -> list[ActionResult]:
     """In-app notification to each recipient (``cs_owner``, ``cs_lead``, ``sales_owner`` …)."""
-    users = resolve_all(_names(params["to"]), context.account, context.run.people)
-    if not users:
-        return ActionResult(Outcome.SKIPPED, _("no recipient"))
-    title, body = _message(context, params)
-    created = 0
-    for user_id in users:
-        _notification, is_new = actions.notify_user(
-            user_id=user_id, alert=context.alert, title=title, body=body, now=context.run.now
-        )
-        created += is_new
-    return ActionResult(Outcome.DONE, title, {"users": users, "created": created})
+    rows: list[Notification] = []
+    results: list[ActionResult] = []
+    for context in contexts:
+        users = resolve_all(_names(params["to"]), context.account, context.run.people)
+        if not users:
+            results.append(ActionResult(Outcome.SKIPPED, _("no recipient")))
+            continue
+        title, body = _message(context, params)
+        for user_id in users:
+            rows.append(
+                Notification(
+                    user_id=user_id,
+                    alert=context.alert,
+                    title=title,
+                    body=body,
+                    created_at=context.run.now,
+                )
+            )
+        results.append(ActionResult(Outcome.DONE, title, {"users": users}))
+    actions.notify_users(rows)
+    return results
 
 
 # --- e-mail ------------------------------------------------------------------------------------
@@ -185,28 +220,35 @@ def _describe_email(context: ActionContext, params: dict[str, Any]) -> str:
     }
 
 
-@register_action("email", validate=_validate_email, describe=_describe_email)
-def email(context: ActionContext, params: dict[str, Any]) -> ActionResult:
+@register_batch_action("email", validate=_validate_email, describe=_describe_email)
+def email(contexts: Sequence[ActionContext], params: dict[str, Any]) -> list[ActionResult]:
     """E-mail through Django's mail backend, sent once the run's changes are committed."""
-    users = resolve_all(_names(params["to"]), context.account, context.run.people)
-    addresses = list(
+    recipients = [
+        resolve_all(_names(params["to"]), context.account, context.run.people)
+        for context in contexts
+    ]
+    addresses = dict(
         get_user_model()
-        .objects.filter(pk__in=users)
+        .objects.filter(pk__in={user for users in recipients for user in users})
         .exclude(email="")
-        .order_by("pk")
-        .values_list("email", flat=True)
+        .values_list("pk", "email")
     )
-    if not addresses:
-        return ActionResult(Outcome.SKIPPED, _("no recipient with an e-mail address"))
-    subject = context.render(params.get("subject") or _default_title(context))
-    body = context.render(params.get("body") or context.rule.description or context.rule.name)
-    detail = {
-        "to": addresses,
-        "subject": subject,
-        "body": body,
-        "from": context.run.settings.email_from or settings.DEFAULT_FROM_EMAIL,
-    }
-    return ActionResult(Outcome.PENDING, subject, detail)
+    results: list[ActionResult] = []
+    for context, users in zip(contexts, recipients, strict=True):
+        to = [addresses[user] for user in sorted(users) if user in addresses]
+        if not to:
+            results.append(ActionResult(Outcome.SKIPPED, _("no recipient with an e-mail address")))
+            continue
+        subject = context.render(params.get("subject") or _default_title(context))
+        body = context.render(params.get("body") or context.rule.description or context.rule.name)
+        detail = {
+            "to": to,
+            "subject": subject,
+            "body": body,
+            "from": context.run.settings.email_from or settings.DEFAULT_FROM_EMAIL,
+        }
+        results.append(ActionResult(Outcome.PENDING, subject, detail))
+    return results
 
 
 # --- chat webhook ------------------------------------------------------------------------------
@@ -225,9 +267,13 @@ def _describe_chat(context: ActionContext, params: dict[str, Any]) -> str:
     return _("post to the chat webhook") if url else _("chat: no webhook configured")
 
 
-@register_action("chat", validate=_validate_chat, describe=_describe_chat)
-def chat(context: ActionContext, params: dict[str, Any]) -> ActionResult:
+@register_batch_action("chat", validate=_validate_chat, describe=_describe_chat)
+def chat(contexts: Sequence[ActionContext], params: dict[str, Any]) -> list[ActionResult]:
     """A Slack-compatible JSON message to an incoming webhook, with retries."""
+    return [_chat_message(context, params) for context in contexts]
+
+
+def _chat_message(context: ActionContext, params: dict[str, Any]) -> ActionResult:
     url = _chat_url(context, params)
     if not url:
         return ActionResult(Outcome.SKIPPED, _("no chat webhook configured"))
@@ -291,54 +337,76 @@ def _describe_task(context: ActionContext, params: dict[str, Any]) -> str:
     return text
 
 
-@register_action("create_task", validate=_validate_task, describe=_describe_task)
-def create_task(context: ActionContext, params: dict[str, Any]) -> ActionResult:
+@register_batch_action("create_task", validate=_validate_task, describe=_describe_task)
+def create_task(contexts: Sequence[ActionContext], params: dict[str, Any]) -> list[ActionResult]:
     """A task due in business days (or business hours), updated rather than duplicated.
 
     With ``escalate_after_business_days`` the task gets a deadline: still open at the end of
     that business day, it is escalated to ``escalate_to`` (the CS lead by default).
     """
-    due_on, due_at = _due(context, params)
-    assignee = resolve(params["assignee"], context.account, context.run.people)
-    title = context.render(params["title"])
-    task_context: dict[str, Any] = {
-        "rule": context.rule.key,
-        "signal": context.match.signal,
-        "occurrence": context.match.occurrence,
-        "detail": context.match.detail,
-    }
-    if context.alert is not None:
-        task_context["alert_id"] = context.alert.pk
-    if due_at is not None:
-        task_context["due_at"] = due_at
-    task, created = actions.open_or_update_task(
-        account=context.account,
-        assignee_id=assignee,
-        title=title,
-        kind=params["kind"],
-        reason=context.rule.key,
-        due_on=due_on,
-        description=context.render(params.get("description", "")),
-        context=task_context,
-        alert=context.alert,
-    )
-    context.tasks.append(task)
-    detail: dict[str, Any] = {"task_id": task.pk, "due_on": due_on.isoformat() if due_on else None}
-    if created and params.get("escalate_after_business_days"):
-        deadline = context.run.calendar.add_business_days(
-            context.run.as_of, params["escalate_after_business_days"]
+    requests: list[actions.TaskRequest] = []
+    due_dates = []
+    for context in contexts:
+        due_on, due_at = _due(context, params)
+        due_dates.append(due_on)
+        task_context: dict[str, Any] = {
+            "rule": context.rule.key,
+            "signal": context.match.signal,
+            "occurrence": context.match.occurrence,
+            "detail": context.match.detail,
+        }
+        if context.alert is not None:
+            task_context["alert_id"] = context.alert.pk
+        if due_at is not None:
+            task_context["due_at"] = due_at
+        requests.append(
+            actions.TaskRequest(
+                account=context.account,
+                assignee_id=resolve(params["assignee"], context.account, context.run.people),
+                title=context.render(params["title"]),
+                kind=params["kind"],
+                reason=context.rule.key,
+                due_on=due_on,
+                description=context.render(params.get("description", "")),
+                context=task_context,
+                alert=context.alert,
+            )
         )
-        escalation, _new = actions.schedule_escalation(
-            task=task,
-            alert=context.alert,
-            to=params.get("escalate_to", "cs_lead"),
-            deadline=deadline,
-            reason=context.rule.name,
-            now=context.run.now,
+    opened = actions.open_or_update_tasks(requests)
+    escalate_after = params.get("escalate_after_business_days")
+    escalations: dict[int, Escalation] = {}
+    if escalate_after:
+        for context, (task, created) in zip(contexts, opened, strict=True):
+            if created:
+                escalations[task.pk] = Escalation(
+                    account_id=context.account.pk,
+                    alert=context.alert,
+                    task=task,
+                    to=params.get("escalate_to", "cs_lead"),
+                    deadline=context.run.calendar.add_business_days(
+                        context.run.as_of, escalate_after
+                    ),
+                    reason=context.rule.name,
+                    created_at=context.run.now,
+                )
+        actions.schedule_escalations(list(escalations.values()))
+    results: list[ActionResult] = []
+    for context, request, due_on, (task, created) in zip(
+        contexts, requests, due_dates, opened, strict=True
+    ):
+        context.tasks.append(task)
+        detail: dict[str, Any] = {
+            "task_id": task.pk,
+            "due_on": due_on.isoformat() if due_on else None,
+        }
+        escalation = escalations.get(task.pk) if created else None
+        if escalation is not None:
+            detail["escalation_deadline"] = escalation.deadline.isoformat()
+            detail["escalation_id"] = escalation.pk
+        results.append(
+            ActionResult(Outcome.DONE if created else Outcome.UPDATED, request.title, detail)
         )
-        detail["escalation_deadline"] = deadline.isoformat()
-        detail["escalation_id"] = escalation.pk
-    return ActionResult(Outcome.DONE if created else Outcome.UPDATED, title, detail)
+    return results
 
 
 def _validate_escalate(params: dict[str, Any]) -> list[str]:
@@ -397,18 +465,29 @@ def _describe_property(context: ActionContext, params: dict[str, Any]) -> str:
     }
 
 
-@register_action("update_property", validate=_validate_property, describe=_describe_property)
-def update_property(context: ActionContext, params: dict[str, Any]) -> ActionResult:
+@register_batch_action("update_property", validate=_validate_property, describe=_describe_property)
+def update_property(
+    contexts: Sequence[ActionContext], params: dict[str, Any]
+) -> list[ActionResult]:
     """Set an account field (lifecycle stage, touch tier) or a custom property (``custom:X``)."""
-    value = params["value"]
-    if isinstance(value, str):
-        value = context.render(value)
-    changed = actions.set_account_property(context.account, params["field"], value)
-    return ActionResult(
-        Outcome.DONE if changed else Outcome.SKIPPED,
-        f"{params['field']} = {value}",
-        {"field": params["field"], "value": value},
+    values = [
+        context.render(params["value"]) if isinstance(params["value"], str) else params["value"]
+        for context in contexts
+    ]
+    changed = actions.set_account_properties(
+        [
+            (context.account.pk, params["field"], value)
+            for context, value in zip(contexts, values, strict=True)
+        ]
     )
+    return [
+        ActionResult(
+            Outcome.DONE if did_change else Outcome.SKIPPED,
+            f"{params['field']} = {value}",
+            {"field": params["field"], "value": value},
+        )
+        for value, did_change in zip(values, changed, strict=True)
+    ]
 
 
 # --- deals -------------------------------------------------------------------------------------
@@ -430,56 +509,105 @@ def _describe_deal(context: ActionContext, params: dict[str, Any]) -> str:
     }
 
 
-def _current_mrr(context: ActionContext) -> Decimal:
-    row = (
-        CustomerMrr.objects.filter(
-            account_id=context.account.pk, month__lte=context.run.as_of.replace(day=1)
-        )
-        .order_by("-month")
-        .values_list("mrr", flat=True)
-        .first()
+def _current_mrr(account_ids: set[int], as_of: date) -> dict[int, Decimal]:
+    """Each account's MRR of the latest month up to the month of ``as_of``."""
+    latest: dict[int, Decimal] = {}
+    rows = (
+        CustomerMrr.objects.filter(account_id__in=account_ids, month__lte=as_of.replace(day=1))
+        .order_by("account_id", "-month")
+        .values_list("account_id", "mrr")
     )
-    return row if row is not None else Decimal(0)
+    for account_id, mrr in rows:
+        latest.setdefault(account_id, mrr)
+    return latest
 
 
-@register_action("create_deal", validate=_validate_deal, describe=_describe_deal)
-def create_deal(context: ActionContext, params: dict[str, Any]) -> ActionResult:
+@register_batch_action("create_deal", validate=_validate_deal, describe=_describe_deal)
+def create_deal(contexts: Sequence[ActionContext], params: dict[str, Any]) -> list[ActionResult]:
     """Open a deal: a renewal deal once per term (when the match carries a ``renewal_on``),
     an upsell deal unless the account already has an open deal in that pipeline."""
-    renewal_on = context.match.detail.get("renewal_on")
-    term_end = datetime.fromisoformat(renewal_on).date() if renewal_on else None
-    if term_end is None and params.get("one_open_per_pipeline", True):
-        open_deal = Deal.objects.filter(
-            account=context.account, pipeline__key=params["pipeline"], status=DealStatus.OPEN
-        ).first()
-        if open_deal is not None:
-            return ActionResult(
-                Outcome.SKIPPED, _("an open deal exists already"), {"deal_id": open_deal.pk}
+    if not contexts:
+        return []
+    as_of = contexts[0].run.as_of
+    terms = [_term_end(context) for context in contexts]
+    one_open = params.get("one_open_per_pipeline", True)
+    open_deals: dict[int, int] = {}
+    if one_open:
+        open_deals = dict(
+            Deal.objects.filter(
+                account_id__in={
+                    c.account.pk for c, t in zip(contexts, terms, strict=True) if not t
+                },
+                pipeline__key=params["pipeline"],
+                status=DealStatus.OPEN,
             )
-    close_date = term_end or context.run.as_of + timedelta(days=params.get("close_in_days", 60))
-    owner = resolve(params["owner"], context.account, context.run.people)
-    is_renewal = term_end is not None
-    deal, created = actions.open_deal(
-        account=context.account,
+            .order_by("-pk")
+            .values_list("account_id", "pk")
+        )
+    mrr = _current_mrr({c.account.pk for c, t in zip(contexts, terms, strict=True) if t}, as_of)
+    requests: list[actions.DealRequest] = []
+    asked: list[int] = []
+    # A second match of the batch for an account whose deal the first one opens: skipped,
+    # pointing at that deal (index of the first match's request).
+    opened_by: dict[int, int] = {}
+    same_as: dict[int, int] = {}
+    results: list[ActionResult | None] = []
+    for index, (context, term_end) in enumerate(zip(contexts, terms, strict=True)):
+        account_id = context.account.pk
+        if term_end is None and one_open and account_id in open_deals:
+            results.append(
+                ActionResult(
+                    Outcome.SKIPPED,
+                    _("an open deal exists already"),
+                    {"deal_id": open_deals[account_id]},
+                )
+            )
+            continue
+        results.append(None)
+        if term_end is None and one_open and account_id in opened_by:
+            same_as[index] = opened_by[account_id]
+            continue
+        if term_end is None and one_open:
+            opened_by[account_id] = len(requests)
+        asked.append(index)
+        requests.append(
+            actions.DealRequest(
+                account=context.account,
+                owner_id=resolve(params["owner"], context.account, context.run.people),
+                title=context.render(params["title"]),
+                amount_mrr=mrr.get(context.account.pk, Decimal(0)) if term_end else Decimal(0),
+                currency=settings.KIZUNA_CURRENCY,
+                created_on=as_of,
+                close_date=term_end or as_of + timedelta(days=params.get("close_in_days", 60)),
+                renewal_of_term_end=term_end,
+                details={
+                    "playbook_rule": context.rule.key,
+                    "signal": context.match.signal,
+                    "occurrence": context.match.occurrence,
+                },
+            )
+        )
+    opened = actions.open_deals(
         pipeline_key=params["pipeline"],
         stage_key=params["stage"],
-        owner_id=owner,
-        title=context.render(params["title"]),
-        amount_mrr=_current_mrr(context) if is_renewal else Decimal(0),
-        currency=settings.KIZUNA_CURRENCY,
-        created_on=context.run.as_of,
-        close_date=close_date,
-        renewal_of_term_end=term_end if is_renewal else None,
-        details={
-            "playbook_rule": context.rule.key,
-            "signal": context.match.signal,
-            "occurrence": context.match.occurrence,
-        },
-        now=context.run.now,
+        requests=requests,
+        now=contexts[0].run.now,
     )
-    return ActionResult(
-        Outcome.DONE if created else Outcome.SKIPPED, deal.title, {"deal_id": deal.pk}
-    )
+    for index, (deal, created) in zip(asked, opened, strict=True):
+        results[index] = ActionResult(
+            Outcome.DONE if created else Outcome.SKIPPED, deal.title, {"deal_id": deal.pk}
+        )
+    for index, first in same_as.items():
+        deal = opened[first][0]
+        results[index] = ActionResult(
+            Outcome.SKIPPED, _("an open deal exists already"), {"deal_id": deal.pk}
+        )
+    return [result for result in results if result is not None]
+
+
+def _term_end(context: ActionContext) -> date | None:
+    renewal_on = context.match.detail.get("renewal_on")
+    return datetime.fromisoformat(renewal_on).date() if renewal_on else None
 
 
 # --- summary -----------------------------------------------------------------------------------
@@ -493,9 +621,13 @@ def _describe_summary(context: ActionContext, params: dict[str, Any]) -> str:
     return _("attach the usage, ticket, NPS and health summary")
 
 
-@register_action("attach_summary", validate=_validate_summary, describe=_describe_summary)
-def attach_summary(context: ActionContext, params: dict[str, Any]) -> ActionResult:
+@register_batch_action("attach_summary", validate=_validate_summary, describe=_describe_summary)
+def attach_summary(contexts: Sequence[ActionContext], params: dict[str, Any]) -> list[ActionResult]:
     """Usage trend, recent tickets, NPS and health components, on the alert and its tasks."""
-    summary = account_summary(context.account.pk, context.run.as_of)
-    count = actions.attach_summary(tasks=context.tasks, alert=context.alert, summary=summary)
-    return ActionResult(Outcome.DONE, _("summary attached"), {"tasks": count})
+    if not contexts:
+        return []
+    summaries = account_summaries({c.account.pk for c in contexts}, contexts[0].run.as_of)
+    counts = actions.attach_summaries(
+        [(context.tasks, context.alert, summaries[context.account.pk]) for context in contexts]
+    )
+    return [ActionResult(Outcome.DONE, _("summary attached"), {"tasks": n}) for n in counts]

@@ -34,7 +34,9 @@ from kizuna.engine.backends import connect
 from kizuna.engine.signals import SIGNAL_DETECTORS, applicable_detectors, signal_table
 from kizuna.engine.signals_common import SignalInputs, SignalSettings, customer_universe
 from kizuna.health.models import HealthScore, HealthStatus
+from kizuna.playbooks.context import calendar_from_settings, current_settings
 from kizuna.playbooks.models import Alert
+from kizuna.playbooks.runner import signal_settings
 from kizuna.playbooks.store_inputs import StoreSnapshot
 from kizuna.usage.models import UsageDaily
 
@@ -194,16 +196,18 @@ def run_backtest(
     signals: Sequence[str] | None = None,
     tables: dict[str, pa.Table] | None = None,
     churns: Sequence[tuple[str, date]] | None = None,
+    settings: SignalSettings | None = None,
 ) -> BacktestResult:
+    """Replay detection over the period and score it; ``settings`` are the store's playbook
+    settings (thresholds and calendar) unless given."""
     end = end or latest_data_day()
     start = _add_months(end, -months)
-    result = BacktestResult(start, end, step_days, lead_days, horizon_days)
     names = list(signals) if signals is not None else high_risk_signals()
     inputs = historical_inputs(tables if tables is not None else StoreSnapshot(end).signal_tables())
     # Signals are replayed from ``lookback_days`` before the period, so a churn early in the
     # period can still have been foreseen.
     dates = sample_dates(start - timedelta(days=lookback_days), end, step_days)
-    history = signal_history(inputs, dates, names)
+    history = signal_history(inputs, dates, names, settings or store_signal_settings())
     churn_rows = (
         churns
         if churns is not None
@@ -212,6 +216,34 @@ def run_backtest(
             for account, day in ChurnRecord.objects.values_list("account_id", "churned_on")
         ]
     )
+    last_signal_day = end - timedelta(days=horizon_days)
+    watched = watched_accounts(inputs, [d for d in dates if start <= d <= last_signal_day])
+    return score_backtest(
+        BacktestResult(start, end, step_days, lead_days, horizon_days),
+        history,
+        churn_rows,
+        watched,
+        lookback_days=lookback_days,
+    )
+
+
+def store_signal_settings() -> SignalSettings:
+    """The thresholds and calendar of the store's playbook settings, as a run uses them."""
+    stored = current_settings()
+    return signal_settings(stored.signal_settings, calendar_from_settings(stored))
+
+
+def score_backtest(
+    result: BacktestResult,
+    history: Sequence[tuple[str, date, str]],
+    churn_rows: Sequence[tuple[str, date]],
+    watched_pairs: Sequence[tuple[str, date]],
+    *,
+    lookback_days: int,
+) -> BacktestResult:
+    """Recall, precision and base rate of a signal history against the churns."""
+    start, end = result.start, result.end
+    lead_days, horizon_days = result.lead_days, result.horizon_days
     churn_days: dict[str, list[date]] = defaultdict(list)
     for customer, day in churn_rows:
         churn_days[customer].append(day)
@@ -265,8 +297,7 @@ def run_backtest(
         counts["churned"] = sum(accounts.values())
 
     watched: dict[str, bool] = {}
-    in_period = [d for d in dates if start <= d <= last_signal_day]
-    for customer, day in watched_accounts(inputs, in_period):
+    for customer, day in watched_pairs:
         watched[customer] = watched.get(customer, False) or churned_within(customer, day)
     result.watched = len(watched)
     result.watched_then_churned = sum(watched.values())
@@ -345,7 +376,8 @@ def churn_post_mortem(
         inputs = historical_inputs(own)
         dates = sample_dates(since, churn.churned_on - timedelta(days=1), step_days)
         spans: dict[str, list[date]] = defaultdict(list)
-        for _customer, day, signal in signal_history(inputs, dates, high_risk_signals()):
+        history = signal_history(inputs, dates, high_risk_signals(), store_signal_settings())
+        for _customer, day, signal in history:
             spans[signal].append(day)
         signals = sorted((min(days), max(days), signal) for signal, days in spans.items())
 

@@ -433,6 +433,20 @@ def default_rule_data() -> list[dict[str, Any]]:
             priority=66,
             **MONTHLY,
         ),
+        _signal_rule(
+            "success-goal-achieved",
+            _("Success goal achieved"),
+            "success_goal_achieved",
+            [
+                _notify("cs_owner", "sales_owner"),
+                _task(
+                    _("Celebrate “{detail[goal]}” with {account} and propose the next solutions"),
+                    "success_review",
+                    days=10,
+                ),
+            ],
+            priority=67,
+        ),
         # W5 — the expansion playbook: identify (system) → confirm needs → prepare proposal →
         # propose → close → onboard. Step 1 opens the upsell deal; each later step follows
         # the deal into its next stage.

@@ -121,32 +121,39 @@ DELIVERERS: dict[str, Callable[[ActionLog], Sent]] = {
 }
 
 
-def deliver(entry: ActionLog) -> bool:
-    """Send one pending line; True when delivered. Failures are logged, never raised."""
-    if not actions.claim_delivery(entry):
-        return False
+# Lines claimed and recorded per transaction: a few statements for a whole batch.
+DELIVERY_BATCH = 200
+
+
+def _send(entry: ActionLog) -> bool:
+    """Send one claimed line and note how it went on it (saved by the caller); never raises."""
     try:
         sent = DELIVERERS[entry.action](entry)
     except DeliveryError as error:
-        actions.finish_delivery(entry, delivered=False, message=str(error), attempts=CHAT_ATTEMPTS)
+        entry.outcome, entry.message, entry.attempts = Outcome.FAILED, str(error), CHAT_ATTEMPTS
         return False
     except Exception as error:  # a mail server or webhook failing must not stop the run
-        actions.finish_delivery(
-            entry, delivered=False, message=f"{type(error).__name__}: {error}", attempts=1
-        )
+        entry.outcome, entry.message = Outcome.FAILED, f"{type(error).__name__}: {error}"
+        entry.attempts = 1
         return False
-    actions.finish_delivery(entry, delivered=True, message=sent.message, attempts=sent.attempts)
+    entry.outcome, entry.message, entry.attempts = Outcome.DONE, sent.message, sent.attempts
     return True
 
 
 def deliver_pending() -> tuple[int, int]:
-    """Send every pending e-mail and chat message; (delivered, failed)."""
+    """Send every pending e-mail and chat message; (delivered, failed).
+
+    Lines are claimed a batch at a time (each by exactly one worker), sent, and their outcomes
+    saved together.
+    """
     delivered = failed = 0
-    pending = ActionLog.objects.filter(outcome=Outcome.PENDING, action__in=list(DELIVERERS))
-    for entry in pending.order_by("pk"):
-        if deliver(entry):
-            delivered += 1
-        else:
-            entry.refresh_from_db(fields=["outcome"])
-            failed += entry.outcome == Outcome.FAILED
-    return delivered, failed
+    while True:
+        pending, claimed = actions.claim_deliveries(list(DELIVERERS), DELIVERY_BATCH)
+        if not pending:
+            return delivered, failed
+        for entry in claimed:
+            if _send(entry):
+                delivered += 1
+            else:
+                failed += 1
+        actions.finish_deliveries(claimed)

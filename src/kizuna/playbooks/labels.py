@@ -25,6 +25,7 @@ SIGNAL_LABELS: dict[str, Promise] = {
     "nps_promoter": _("NPS promoter"),
     "new_feature_interest": _("New-feature interest"),
     "usage_spreading": _("Usage spreading to new departments"),
+    "success_goal_achieved": _("Success goal achieved"),
     "cross_sell_whitespace": _("Cross-sell whitespace"),
     # Signals of the non-signal triggers.
     "health_band_entered": _("Health band entered"),

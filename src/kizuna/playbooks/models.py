@@ -103,6 +103,16 @@ class Alert(models.Model):
     tasks = models.ManyToManyField(
         Task, verbose_name=_("tasks"), blank=True, related_name="playbook_alerts"
     )
+    run = models.ForeignKey(
+        "RunLog",
+        verbose_name=_("raised by run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+    )
+    """The run that inserted it: after a bulk insert that skipped rows already raised (by an
+    earlier or a concurrent run), the run reads back exactly the alerts that are its own."""
     status = models.CharField(
         _("status"), max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN
     )

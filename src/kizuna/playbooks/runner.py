@@ -32,12 +32,13 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kizuna.core.calendar import BusinessCalendar
 from kizuna.crm.models import Account, TaskStatus
 from kizuna.engine.backends import connect
 from kizuna.engine.signals import SIGNAL_DETECTORS, applicable_detectors, signal_table
 from kizuna.engine.signals_common import SignalInputs, SignalSettings
 from kizuna.playbooks import actions, delivery
-from kizuna.playbooks.action_types import ACTION_TYPES, ActionResult
+from kizuna.playbooks.action_types import ACTION_TYPES, ActionResult, ActionType
 from kizuna.playbooks.conditions import apply_conditions
 from kizuna.playbooks.context import (
     ActionContext,
@@ -62,9 +63,10 @@ from kizuna.playbooks.rules import RuleSpec
 from kizuna.playbooks.store_inputs import StoreSnapshot
 from kizuna.playbooks.triggers import TRIGGERS, Evaluation, Loader
 
-# Alerts written per transaction: large enough to amortise commits, small enough that a
-# concurrent run waits only briefly on a row this run is inserting.
-WRITE_BATCH = 200
+# Alerts written per transaction, with all their actions: each action type writes a batch in a
+# few statements, so larger batches amortise them; small enough that a concurrent run waits
+# only briefly on the rows this run is inserting.
+WRITE_BATCH = 500
 
 # Capped matches named in the log line of their rule (the count covers them all).
 CAPPED_SHOWN = 50
@@ -91,13 +93,19 @@ class _Accepted:
     owner_id: int | None
 
 
-def signal_settings(stored: dict[str, Any]) -> SignalSettings:
-    values = {
+def signal_settings(
+    stored: dict[str, Any], calendar: BusinessCalendar | None = None
+) -> SignalSettings:
+    """The signal thresholds of the playbook settings (changes to the defaults, by name) and
+    the company calendar business hours are counted on."""
+    values: dict[str, Any] = {
         name: tuple(tuple(v) if isinstance(v, list) else v for v in value)
         if isinstance(value, list)
         else value
         for name, value in stored.items()
     }
+    if calendar is not None:
+        values["calendar"] = calendar
     return SignalSettings.from_mapping(values)
 
 
@@ -175,23 +183,29 @@ def run_playbooks(
         report.run_id = state.log.pk
     try:
         snapshot = StoreSnapshot(as_of)
-        thresholds = signal_settings(settings.signal_settings)
+        thresholds = signal_settings(settings.signal_settings, state.calendar)
         names = needed_signals(valid)
 
         def signals() -> pa.Table | None:
+            began = time.perf_counter()
             inputs = signal_inputs if signal_inputs is not None else snapshot.signal_inputs()
             detected = detect_for_rules(inputs, as_of, thresholds, names)
             report.counts["signals"] = 0 if detected is None else detected.num_rows
+            report.timings["detect"] = time.perf_counter() - began
             return detected
 
         evaluation = Evaluation(as_of, thresholds, {**snapshot.loaders(signals), **(loaders or {})})
         phase = time.perf_counter()
         matches = {rule.pk: match_rule(rule, evaluation) for rule in valid}
         report.timings["detect_and_match"] = time.perf_counter() - phase
+        report.timings["match"] = report.timings["detect_and_match"] - report.timings.get(
+            "detect", 0.0
+        )
         report.counts["matches"] = sum(len(found) for found in matches.values())
 
         phase = time.perf_counter()
         accepted, decisions = apply_caps(valid, matches, state, report)
+        report.timings["caps"] = time.perf_counter() - phase
         if dry_run:
             _describe(accepted, state, say, report)
         else:
@@ -378,11 +392,8 @@ def apply_caps(
 # --- acting ------------------------------------------------------------------------------------
 
 
-def _heading(item: _Accepted, account: Account) -> str:
-    return (
-        f"{item.rule.key} · {account.name} · {signal_label(item.match.signal)} "
-        f"({item.match.occurrence})"
-    )
+def _heading(rule: Rule, match: Match, account: Account) -> str:
+    return f"{rule.key} · {account.name} · {signal_label(match.signal)} ({match.occurrence})"
 
 
 def _describe(
@@ -392,7 +403,7 @@ def _describe(
     for item in accepted:
         account = accounts[item.match.account_id]
         report.counts["alerts"] += 1
-        say(_("would raise: %(alert)s") % {"alert": _heading(item, account)})
+        say(_("would raise: %(alert)s") % {"alert": _heading(item.rule, item.match, account)})
         context = ActionContext(state, item.rule, account, item.match, alert=None)
         for params in item.rule.actions:
             action_type = ACTION_TYPES[params["type"]]
@@ -416,64 +427,109 @@ def _write(
         batch = accepted[start : start + WRITE_BATCH]
         lines: list[str] = []
         with transaction.atomic():
-            entries: list[ActionLog] = []
-            for item in batch:
-                entries += _enrol_and_act(
-                    item, accounts[item.match.account_id], state, lines, report
-                )
+            entries = _enrol_and_act(batch, accounts, state, lines, report)
             ActionLog.objects.bulk_create(entries, batch_size=1000)
         for line in lines:
             say(line)
 
 
 def _enrol_and_act(
-    item: _Accepted, account: Account, state: RunState, lines: list[str], report: RunReport
+    batch: Sequence[_Accepted],
+    accounts: dict[int, Account],
+    state: RunState,
+    lines: list[str],
+    report: RunReport,
 ) -> list[ActionLog]:
-    alert, created = actions.enrol_alert(
-        rule=item.rule, match=item.match, as_of=state.as_of, owner_id=item.owner_id, now=state.now
+    """Raise the batch's alerts in one insert, then run each rule's actions over its new
+    alerts, one action at a time in the rule's order (so a summary sees the tasks opened
+    before it). The log lines come out per alert, as if each alert were acted on alone."""
+    assert state.log is not None
+    alerts = actions.enrol_alerts(
+        [actions.AlertCandidate(item.rule, item.match, item.owner_id) for item in batch],
+        as_of=state.as_of,
+        run=state.log,
+        now=state.now,
     )
-    if not created:
-        report.counts["already"] += 1
-        return []
-    report.counts["alerts"] += 1
-    lines.append(_("alert: %(alert)s") % {"alert": _heading(item, account)})
-    entries = [
-        actions.log_entry(
-            run=state.log,
-            rule=item.rule,
-            alert=alert,
-            account_id=account.pk,
-            action="match",
-            outcome=Outcome.ENROLLED,
-            detail={"signal": item.match.signal},
-            now=state.now,
+    by_rule: dict[int, list[ActionContext]] = defaultdict(list)
+    raised: list[ActionContext] = []
+    for item, alert in zip(batch, alerts, strict=True):
+        if alert is None:
+            report.counts["already"] += 1
+            continue
+        account = accounts[item.match.account_id]
+        context = ActionContext(state, item.rule, account, item.match, alert=alert)
+        by_rule[item.rule.pk].append(context)
+        raised.append(context)
+    results: dict[int, list[tuple[str, ActionResult]]] = defaultdict(list)
+    for contexts in by_rule.values():
+        for params in contexts[0].rule.actions:
+            name = params["type"]
+            outcomes = _run_action(ACTION_TYPES[name], contexts, _params(params))
+            for context, result in zip(contexts, outcomes, strict=True):
+                assert context.alert is not None
+                results[context.alert.pk].append((name, result))
+    entries: list[ActionLog] = []
+    for context in raised:
+        alert = context.alert
+        assert alert is not None
+        report.counts["alerts"] += 1
+        lines.append(
+            _("alert: %(alert)s")
+            % {"alert": _heading(context.rule, context.match, context.account)}
         )
-    ]
-    context = ActionContext(state, item.rule, account, item.match, alert=alert)
-    for params in item.rule.actions:
-        name = params["type"]
-        try:
-            with transaction.atomic():
-                result = ACTION_TYPES[name].run(context, _params(params))
-        except Exception as error:  # one failing action must not stop the others
-            result = ActionResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
-        report.counts["actions"] += 1
-        report.counts[f"action_{result.outcome}"] += 1
-        lines.append(f"  - {name}: {result.message} ({Outcome(result.outcome).label})")
         entries.append(
             actions.log_entry(
                 run=state.log,
-                rule=item.rule,
+                rule=context.rule,
                 alert=alert,
-                account_id=account.pk,
-                action=name,
-                outcome=result.outcome,
-                message=result.message,
-                detail=result.detail,
+                account_id=context.account.pk,
+                action="match",
+                outcome=Outcome.ENROLLED,
+                detail={"signal": context.match.signal},
                 now=state.now,
             )
         )
+        for name, result in results[alert.pk]:
+            report.counts["actions"] += 1
+            report.counts[f"action_{result.outcome}"] += 1
+            lines.append(f"  - {name}: {result.message} ({Outcome(result.outcome).label})")
+            entries.append(
+                actions.log_entry(
+                    run=state.log,
+                    rule=context.rule,
+                    alert=alert,
+                    account_id=context.account.pk,
+                    action=name,
+                    outcome=result.outcome,
+                    message=result.message,
+                    detail=result.detail,
+                    now=state.now,
+                )
+            )
     return entries
+
+
+def _run_action(
+    action_type: ActionType, contexts: Sequence[ActionContext], params: dict[str, Any]
+) -> list[ActionResult]:
+    """One action over many alerts: in one go when the type has a batch form, else (or when
+    the batch fails) alert by alert, each in a savepoint, so a failing action is logged
+    against its own alert and never stops the others."""
+    if action_type.run_many is not None:
+        try:
+            with transaction.atomic():
+                return action_type.run_many(contexts, params)
+        except Exception:  # retried one by one below, which records each failure
+            pass
+    results: list[ActionResult] = []
+    for context in contexts:
+        try:
+            with transaction.atomic():
+                result = action_type.run(context, params)
+        except Exception as error:
+            result = ActionResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
+        results.append(result)
+    return results
 
 
 # --- escalation --------------------------------------------------------------------------------

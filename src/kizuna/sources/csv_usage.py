@@ -105,6 +105,15 @@ CONTACTS_COLUMNS: tuple[Column, ...] = (
     Column("status_changed_on", "date", required=False, nullable=True),
 )
 
+SUCCESS_GOALS_COLUMNS: tuple[Column, ...] = (
+    Column("goal_id"),
+    Column("customer_id"),
+    Column("goal"),
+    Column("target", required=False, nullable=True),
+    Column("set_on", "date", required=False, nullable=True),
+    Column("achieved_on", "date", required=False, nullable=True),
+)
+
 # The subscriptions contract is defined once, by the revenue reader.
 SUBSCRIPTIONS_COLUMNS: tuple[Column, ...] = tuple(SUBSCRIPTION_COLUMNS)
 
@@ -154,7 +163,9 @@ READERS: dict[str, Callable[[Path], pa.Table]] = {
 """File stem → reader, for every file the health engine can use."""
 
 
-def read_health_folder(folder: Path) -> dict[str, pa.Table]:
+def read_health_folder(
+    folder: Path, readers: dict[str, Callable[[Path], pa.Table]] = READERS
+) -> dict[str, pa.Table]:
     """Read every health input present in ``folder``; absent files are simply not in the result.
 
     All files are validated before anything is returned, and the problems of every file are
@@ -164,7 +175,7 @@ def read_health_folder(folder: Path) -> dict[str, pa.Table]:
         raise InputError([f"{folder}: not a folder"])
     tables: dict[str, pa.Table] = {}
     problems: list[str] = []
-    for stem, reader in READERS.items():
+    for stem, reader in readers.items():
         path = folder / f"{stem}.csv"
         if not path.exists():
             continue
@@ -216,6 +227,22 @@ def _nps_score_at_most_ten(
         for line, score in zip(lines, values["score"], strict=True)
         if isinstance(score, int) and score > 10
     ]
+
+
+def read_success_goals(path: Path) -> pa.Table:
+    return _read_checked(path, SUCCESS_GOALS_COLUMNS, _no_duplicate_keys("goal_id"))
+
+
+SIGNAL_READERS: dict[str, Callable[[Path], pa.Table]] = {
+    **READERS,
+    "success_goals": read_success_goals,
+}
+"""File stem → reader, for every file signal detection can use."""
+
+
+def read_signal_folder(folder: Path) -> dict[str, pa.Table]:
+    """:func:`read_health_folder` with the files only signals use (``success_goals.csv``)."""
+    return read_health_folder(folder, SIGNAL_READERS)
 
 
 def health_inputs_from_folder(folder: Path) -> HealthInputs:

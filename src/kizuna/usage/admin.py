@@ -42,3 +42,11 @@ class NpsResponseAdmin(admin.ModelAdmin[models.NpsResponse]):
     search_fields = ["account__name", "comment"]
     date_hierarchy = "responded_on"
     raw_id_fields = ["account", "contact"]
+
+
+@admin.register(models.SuccessGoal)
+class SuccessGoalAdmin(admin.ModelAdmin[models.SuccessGoal]):
+    list_display = ["account", "goal", "target", "set_on", "achieved_on"]
+    search_fields = ["external_id", "goal", "account__name"]
+    date_hierarchy = "achieved_on"
+    raw_id_fields = ["account"]

@@ -135,7 +135,39 @@ class NpsResponse(models.Model):
     class Meta:
         verbose_name = _("NPS response")
         verbose_name_plural = _("NPS responses")
-        indexes = [models.Index(fields=["account", "responded_on"])]
+        indexes = [
+            models.Index(fields=["account", "responded_on"]),
+            # The NPS trend counts every answer of a period by day and score.
+            models.Index(fields=["responded_on", "score"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.responded_on}: {self.score}"
+
+
+class SuccessGoal(models.Model):
+    """A success KPI the customer set out to reach with the product (SPEC S15), e.g. "close
+    the books in 3 days": achieving it is the moment to propose more solutions."""
+
+    external_id = external_id_field()
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="success_goals"
+    )
+    goal = models.CharField(_("goal"), max_length=200)
+    target = models.CharField(
+        _("target"),
+        max_length=200,
+        blank=True,
+        default="",
+        help_text=_("The measurable target, e.g. “month-end close in 3 days”."),
+    )
+    set_on = models.DateField(_("set on"), null=True, blank=True)
+    achieved_on = models.DateField(_("achieved on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("success goal")
+        verbose_name_plural = _("success goals")
+        indexes = [models.Index(fields=["account", "achieved_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.goal}"

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from kizuna.engine.backends import connect
 from kizuna.engine.signals import SIGNAL_DETECTORS, SignalInputs, detect_signals
 from kizuna.sources.csv_reader import InputError
-from kizuna.sources.csv_usage import read_health_folder
+from kizuna.sources.csv_usage import read_signal_folder
 
 OUTPUT_COLUMNS = ("customer_id", "signal", "level", "occurrence", "occurred_on", "detail")
 
@@ -43,7 +43,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            tables = read_health_folder(options["input"])
+            tables = read_signal_folder(options["input"])
         except InputError as error:
             raise CommandError(str(error)) from None
         if not tables:

@@ -84,6 +84,7 @@ class Revenue:
         invoices: Sequence[Row] | None = None,
         currency: str = "JPY",
         rules: RevenueRules | None = None,
+        integer_money: bool = True,
     ) -> RevenueResult:
         def table(rows: Sequence[Row] | None, columns: Sequence[Column]) -> ibis.Table | None:
             return None if rows is None else ibis.memtable(arrow_rows(rows, columns))
@@ -97,7 +98,9 @@ class Revenue:
             spend=table(spend, SPEND_COLUMNS),
             invoices=table(invoices, INVOICE_COLUMNS),
         )
-        return compute_revenue(self.backend, inputs, currency=currency, rules=rules)
+        return compute_revenue(
+            self.backend, inputs, currency=currency, rules=rules, integer_money=integer_money
+        )
 
     def rows(self, result: RevenueResult, table: ibis.Table) -> list[dict[str, Any]]:
         return list(self.backend.to_pyarrow(table).to_pylist())

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from kizuna.billing.management.commands.metrics import MetricsOptions, run_metrics
-from kizuna.engine.revenue import RevenueInputError, RevenueRules, rules_from_settings
+from kizuna.core.revenue_rules import RevenueRules, RulesError, rules_from_settings
 
 if TYPE_CHECKING:
     from conftest import Revenue
@@ -173,7 +173,7 @@ def test_rules_from_settings_reports_every_problem() -> None:
     assert rules == RevenueRules(
         gross_margin=D("0.8"), reactivation_window_months=2, trials_carry_mrr=True
     )
-    with pytest.raises(RevenueInputError) as error:
+    with pytest.raises(RulesError) as error:
         rules_from_settings(
             {"colour": "red", "past_due_churn_days": "30", "free_plans_are_customers": 1},
             "rules.toml",
@@ -183,7 +183,7 @@ def test_rules_from_settings_reports_every_problem() -> None:
         "rules.toml: past_due_churn_days must be a whole number, got '30'",
         "rules.toml: free_plans_are_customers must be true or false, got 1",
     ]
-    with pytest.raises(RevenueInputError) as error:
+    with pytest.raises(RulesError) as error:
         rules_from_settings({"churn_at": "whenever"}, "rules.toml")
     assert error.value.problems == [
         "rules.toml: churn_at must be end_of_service or cancellation_request, not 'whenever'"

@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kizuna.core.money import UnknownCurrency, check_currency
+from kizuna.core.revenue_rules import RevenueRules, RulesError, read_rules_file
 
 SUPPORTED_LANGUAGES = ("ja", "en")
 SUPPORTED_DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "pgsql")
@@ -44,6 +45,7 @@ class Config:
     debug: bool
     allowed_hosts: tuple[str, ...]
     dashboard: dict[str, Decimal] = field(default_factory=dict)
+    revenue_rules: RevenueRules = field(default_factory=RevenueRules)
 
 
 def _data_dir(env: dict[str, str]) -> Path:
@@ -106,6 +108,17 @@ def _dashboard(env: dict[str, str]) -> dict[str, Decimal]:
     return values
 
 
+def _revenue_rules(env: dict[str, str]) -> RevenueRules:
+    """The store-wide revenue rules: a TOML file named by ``KIZUNA_REVENUE_RULES``."""
+    text = env.get("KIZUNA_REVENUE_RULES", "").strip()
+    if not text:
+        return RevenueRules()
+    try:
+        return read_rules_file(Path(text).expanduser())
+    except RulesError as error:
+        raise ConfigError(f"KIZUNA_REVENUE_RULES: {'; '.join(error.problems)}") from None
+
+
 def load_config(environ: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if environ is None else environ)
     data_dir = _data_dir(env)
@@ -138,4 +151,5 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         debug=_flag(env, "KIZUNA_DEBUG", default=False),
         allowed_hosts=hosts,
         dashboard=_dashboard(env),
+        revenue_rules=_revenue_rules(env),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from kizuna.engine.revenue import UNITS, zero_units
+from kizuna.engine.revenue import money_total, zero_of
 from kizuna.engine.revenue_kpis import ratio
 
 
@@ -23,7 +23,7 @@ def cohort_retention(movements: ir.Table, calendar: ir.Table) -> ir.Table:
     paying = movements.filter(movements.mrr_end > 0)
     active = paying.group_by(["first_idx", "month_idx"]).agg(
         customers=lambda t: t.customer_id.count(),
-        mrr=lambda t: t.mrr_end.sum().cast(UNITS),
+        mrr=lambda t: money_total(t.mrr_end),
     )
     starts = active.filter(active.month_idx == active.first_idx).select(
         cohort_idx=active.first_idx, cohort_customers=active.customers, cohort_mrr=active.mrr
@@ -40,7 +40,7 @@ def cohort_retention(movements: ir.Table, calendar: ir.Table) -> ir.Table:
         cohort_customers=grid.cohort_customers,
         cohort_mrr=grid.cohort_mrr,
         customers=active.customers.fill_null(0),
-        mrr=active.mrr.fill_null(zero_units()),
+        mrr=active.mrr.fill_null(zero_of(active.mrr)),
     )
     return cells.mutate(
         logo_retention=ratio(cells.customers, cells.cohort_customers),

@@ -5,31 +5,33 @@ definitions run on DuckDB, PostgreSQL and Spark. KPIs live in :mod:`kizuna.engin
 cohorts in :mod:`kizuna.engine.cohorts`, the past-due rule in
 :mod:`kizuna.engine.revenue_past_due`, orchestration in :mod:`kizuna.engine.revenue_pipeline`.
 
-Movements need each series' MRR at two consecutive month-ends. Rather than computing month-end
-MRR and then pairing each month with the one before (a sort per series), every item contributes
-to both ends directly: an item in service at the end of months f..l yields one row per month
-f..l+1 carrying its share of that month's closing MRR and of the opening MRR (the previous
-month's closing), so one grouped sum gives both ends of every month at once.
+Movements need each series' MRR at two consecutive month-ends. Rather than summing every item
+over every month and then pairing each month with the one before, :func:`service_rows` works
+with levels: a series' native MRR changes only in the months an item starts or stops counting,
+so a running sum over those change months gives the level, and each month up to the next
+change repeats it, with its opening (the month before's level) and closing MRR side by side.
 
 Money is exact. Normalising a billing period to a month divides by 3, 12, 52/12 … and some
 engines (DuckDB) turn decimal division into floating point, so the engine never divides money:
-every amount is carried as an exact decimal numerator over one integer denominator shared by the
-whole computation (:class:`MoneyScale`), and the division happens once, in exact decimal
-arithmetic, when a figure is rounded to the reporting currency's minor unit for output.
+every amount is carried as an exact numerator (a decimal, or a 64-bit integer when the data
+allows) over one integer denominator shared by the whole computation (:class:`MoneyScale`),
+and the division happens once, in exact decimal arithmetic, when a figure is rounded to the
+reporting currency's minor unit for output.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+
+from kizuna.core.revenue_rules import RevenueRules
 
 # Exact decimal type of every money numerator. Scale 6 matches the input reader (money keeps 6
 # places); precision 38 is the widest every backend supports.
@@ -41,13 +43,13 @@ UNITS = "decimal(38, 6)"
 NARROW = "decimal(18, 6)"
 PRICE = "decimal(19, 6)"
 WIDE = "decimal(38, 12)"
+# Integer numerators (see MoneyScale) and their exact totals.
+INTEGER = "int64"
+TOTAL = "decimal(38, 0)"
 
 # Billing periods per year, by interval: item MRR = period amount × periods per year ÷ 12.
 PERIODS_PER_YEAR: dict[str, int] = {"day": 365, "week": 52, "month": 12, "quarter": 4, "year": 1}
 
-# Exchange rates carry 6 decimal places (the input format); as integers in millionths they can
-# multiply money without widening the decimal scale.
-RATE_SCALE = 1_000_000
 # Percent discounts are applied as × (100 − percent) without the ÷ 100, which joins the
 # denominator instead.
 PERCENT = 100
@@ -67,107 +69,60 @@ class RevenueInputError(ValueError):
 
 
 @dataclass(frozen=True)
-class RevenueRules:
-    """Rules on which subscription-analytics tools disagree; the defaults are Kizuna's.
+class InputPlaces:
+    """Decimal places the item amounts actually use (at most 6, the input format's)."""
 
-    Changing a rule recomputes the whole history with it.
-    """
-
-    churn_at: Literal["end_of_service", "cancellation_request"] = "end_of_service"
-    """When a cancelled item stops counting: at ``end_date`` (service really ends) or at
-    ``canceled_at`` (the day the customer asked to cancel)."""
-    discounts: Literal["subtract", "ignore"] = "subtract"
-    """Subtract discounts from MRR (net MRR), or report list-price MRR."""
-    reactivation_window_months: int | None = None
-    """``None``: any return after a gap is a reactivation. ``N``: a return after more than N
-    months without MRR counts as new business again."""
-    trials_carry_mrr: bool = False
-    """Trials carry no MRR by default; ``True`` counts an item from its start date."""
-    gross_margin: Decimal = Decimal(1)
-    """Gross margin as a fraction (0.8 = 80 %) for LTV and payback."""
-    free_plans_are_customers: bool = False
-    """``False``: a customer whose in-service items are all free (MRR 0) is not a customer: it
-    is absent from ``customers``, the movements and the cohorts, and its first paid month is
-    ``new``. ``True``: it also counts in ``customers`` (hence in ARPA and the logo-churn base)
-    while the movements stay MRR-based."""
-    past_due_churn_days: int | None = None
-    """``None``: a customer who does not pay stays in MRR until its items end. ``N``: a customer
-    with an invoice unpaid more than N days after its due date at a month-end has no MRR that
-    month (churned), until the invoice is paid (reactivation). Needs the invoices input."""
-
-    def __post_init__(self) -> None:
-        if self.churn_at not in ("end_of_service", "cancellation_request"):
-            raise ValueError(
-                f"churn_at must be end_of_service or cancellation_request, not {self.churn_at!r}"
-            )
-        if self.discounts not in ("subtract", "ignore"):
-            raise ValueError(f"discounts must be subtract or ignore, not {self.discounts!r}")
-        if self.reactivation_window_months is not None and self.reactivation_window_months < 0:
-            raise ValueError("reactivation_window_months must be ≥ 0")
-        if not Decimal(0) < self.gross_margin <= Decimal(1):
-            raise ValueError("gross_margin must be a fraction in (0, 1]")
-        if self.past_due_churn_days is not None and self.past_due_churn_days < 0:
-            raise ValueError("past_due_churn_days must be ≥ 0")
-
-
-def rules_from_settings(settings: Mapping[str, object], source: str) -> RevenueRules:
-    """:class:`RevenueRules` from a mapping of field names to values (a parsed TOML file);
-    ``gross_margin`` may be a number or a decimal string. Every problem is reported as
-    ``source: message`` in a :class:`RevenueInputError`."""
-    known = {item.name: item for item in fields(RevenueRules)}
-    problems = [f"{source}: unknown setting {name!r}" for name in settings if name not in known]
-    values: dict[str, Any] = {}
-    for name, value in settings.items():
-        if name not in known:
-            continue
-        if (
-            name == "gross_margin"
-            and isinstance(value, int | float | str)
-            and not isinstance(value, bool)
-        ):
-            values[name] = Decimal(str(value))
-        elif name in _INTEGER_SETTINGS and not (
-            isinstance(value, int) and not isinstance(value, bool)
-        ):
-            problems.append(f"{source}: {name} must be a whole number, got {value!r}")
-        elif name in _BOOLEAN_SETTINGS and not isinstance(value, bool):
-            problems.append(f"{source}: {name} must be true or false, got {value!r}")
-        elif name in _TEXT_SETTINGS and not isinstance(value, str):
-            problems.append(f"{source}: {name} must be text, got {value!r}")
-        else:
-            values[name] = value
-    if problems:
-        raise RevenueInputError(problems)
-    try:
-        return RevenueRules(**values)
-    except (ValueError, ArithmeticError) as error:
-        raise RevenueInputError([f"{source}: {error}"]) from None
-
-
-_INTEGER_SETTINGS = ("reactivation_window_months", "past_due_churn_days")
-_BOOLEAN_SETTINGS = ("trials_carry_mrr", "free_plans_are_customers")
-_TEXT_SETTINGS = ("churn_at", "discounts")
+    quantity: int = 6
+    unit_price: int = 6
+    discount_percent: int = 6
+    discount_amount: int = 6
 
 
 @dataclass(frozen=True)
 class MoneyScale:
-    """The integer every money numerator is divided by to give reporting-currency amounts.
+    """How money numerators are carried, and the integer they are divided by to give
+    reporting-currency amounts.
 
     ``interval_lcm`` is the least common multiple of the items' ``interval_count`` values, so
     that ÷ (12 × interval_count) becomes a multiplication by an integer for every item.
+
+    With ``places`` unset, numerators are exact ``DECIMAL(38, 6)`` values and rates are
+    integers in millionths. With ``places`` (the decimals the inputs use, see
+    :func:`integer_scale`), numerators are exact 64-bit integers counting
+    10^-``amount_places`` of a unit and rates are integers in 10^-``rate_places``: the same
+    exact values, much cheaper to compute with. Monthly totals are carried on as
+    ``DECIMAL(38, 0)`` (:func:`money_total`), so roll-ups need not fit 64 bits.
     """
 
     interval_lcm: int = 1
+    places: InputPlaces | None = None
+    amount_places: int = 0
+    rate_places: int = 6
+
+    @property
+    def integer(self) -> bool:
+        return self.places is not None
+
+    @property
+    def money_type(self) -> str:
+        """Type of the per-item and per-customer numerators."""
+        return INTEGER if self.integer else UNITS
+
+    @property
+    def rate_scale(self) -> int:
+        """Rates are integers: units of reporting currency per unit × this."""
+        return 10**self.rate_places
 
     @property
     def native_denominator(self) -> int:
         """Denominator of item MRR in the item's own currency."""
-        return PERCENT * MONTHS_PER_YEAR * self.interval_lcm
+        amount = 10**self.amount_places if self.integer else 1
+        return PERCENT * MONTHS_PER_YEAR * self.interval_lcm * amount
 
     @property
     def denominator(self) -> int:
-        """Denominator of money in the reporting currency (after × rate in millionths)."""
-        return self.native_denominator * RATE_SCALE
+        """Denominator of money in the reporting currency (after × the integer rate)."""
+        return self.native_denominator * self.rate_scale
 
     def to_money(self, units: Decimal | int) -> Decimal:
         """Exact reporting-currency amount of a numerator (rounding is the caller's job)."""
@@ -176,6 +131,88 @@ class MoneyScale:
         with localcontext() as context:
             context.prec = 60
             return Decimal(units) / Decimal(self.denominator)
+
+    def amount(self, value: ir.DecimalValue) -> ir.NumericValue:
+        """An input money amount (6 decimal places) in numerator units before the rate and
+        the native denominator: the decimal itself, or the exact integer count of
+        10^-``amount_places``."""
+        if not self.integer:
+            return value
+        return whole(value, self.amount_places)
+
+
+# Largest bound allowed on Σ of every item's MRR numerator at the highest rate: every month's
+# opening, closing and FX totals are below it, and their movements below three times it,
+# with a margin for the floating-point estimate of the bound.
+INTEGER_LIMIT = 2**63 // 8
+
+
+def integer_scale(
+    interval_lcm: int,
+    rules: RevenueRules,
+    places: InputPlaces,
+    spend_places: int,
+    rate_places: int,
+    items_bound: float,
+    spend_bound: float,
+    largest_rate: float,
+    largest_operand: float,
+) -> MoneyScale:
+    """The integer :class:`MoneyScale` when it represents every amount exactly and every
+    monthly total provably fits 64 bits, else the decimal one.
+
+    ``items_bound`` is Σ over recurring items of (|quantity × unit_price| ×
+    max(|100 − discount_percent|, 1) + |discount_amount| × 100) × periods per year ÷
+    interval_count, ``spend_bound`` Σ |spend amount|, ``largest_rate`` the largest rate (at
+    least 1), ``largest_operand`` the largest |quantity|, |unit_price| or |discount|. Period
+    amounts are exact integers when their decimals (quantity's + price's + discount percent's,
+    or the discount amount's) are at most 6: beyond that the decimal path rounds to 10⁻⁶.
+    """
+    decimal = MoneyScale(interval_lcm)
+    if rules.discounts == "subtract":
+        item_places = max(
+            places.quantity + places.unit_price + places.discount_percent,
+            places.discount_amount,
+        )
+    else:
+        item_places = places.quantity + places.unit_price
+    amount_places = max(item_places, spend_places)
+    if item_places > 6:
+        return decimal
+    scale = MoneyScale(interval_lcm, places, amount_places, rate_places)
+    rate = max(largest_rate, 1.0) * scale.rate_scale
+    amounts = 10**amount_places * interval_lcm
+    bound = max(
+        items_bound * amounts * rate,
+        spend_bound * PERCENT * MONTHS_PER_YEAR * amounts * rate,
+        largest_operand * 10**6 * PERCENT,
+    )
+    return scale if bound < INTEGER_LIMIT else decimal
+
+
+def whole(value: ir.DecimalValue, places: int) -> ir.IntegerValue:
+    """A decimal that has at most ``places`` decimals as the exact integer count of
+    10^-``places``. Narrowed to 18 digits first (the bound of :func:`integer_scale` keeps
+    every operand below 10¹²): scaling a 64-bit decimal is about 25 times faster than a
+    128-bit one on DuckDB."""
+    return (value.cast(NARROW) * 10**places).cast(INTEGER)
+
+
+def money_total(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.NumericValue:
+    """Σ of a money numerator over rows of one month (those ``where`` holds), exact.
+
+    Integers stay 64-bit while summed (their sum over any one month is within the bound
+    :func:`integer_scale` proved) and the total is carried on as DECIMAL(38, 0), so that
+    roll-ups over quarters and years and ARR never need to fit 64 bits."""
+    kind = value.type()
+    if kind.is_integer():
+        return value.sum(where=where).cast(INTEGER).cast(TOTAL)
+    return value.sum(where=where).cast(kind)
+
+
+def zero_of(value: ir.Value) -> ir.Scalar:
+    """0 of the type of ``value`` (a money column)."""
+    return ibis.literal(0, type=value.type())
 
 
 def lcm_of(values: Iterable[int]) -> int:
@@ -246,11 +283,14 @@ def item_service(subscriptions: ir.Table, rules: RevenueRules) -> ir.Table:
     )
 
 
-def item_period_amount(items: ir.Table, rules: RevenueRules) -> ir.DecimalValue:
+def item_period_amount(items: ir.Table, rules: RevenueRules, scale: MoneyScale) -> ir.NumericValue:
     """100 × the amount of one billing period in the item's currency, never below zero:
     quantity × unit_price × (100 − discount_percent) − discount_amount × 100 (discounts ignored
-    under ``discounts="ignore"``), carried to 10⁻⁶. Positive exactly when the item carries MRR.
+    under ``discounts="ignore"``), carried to 10⁻⁶ (or as an exact integer, see
+    :class:`MoneyScale`). Positive exactly when the item carries MRR.
     """
+    if scale.places is not None:
+        return _whole_period_amount(items, rules, scale.places, scale.amount_places)
     gross = items.quantity.cast(NARROW) * items.unit_price.cast(PRICE)
     if rules.discounts == "subtract":
         kept = (PERCENT - items.discount_percent).cast(NARROW)
@@ -260,6 +300,27 @@ def item_period_amount(items: ir.Table, rules: RevenueRules) -> ir.DecimalValue:
         period = (gross.cast(WIDE) * PERCENT).cast(UNITS)
     # GREATEST evaluates its argument once; rounding a 38-digit decimal is costly.
     return ibis.greatest(period, zero_units()).cast(UNITS)
+
+
+def _whole_period_amount(
+    items: ir.Table, rules: RevenueRules, places: InputPlaces, amount_places: int
+) -> ir.IntegerValue:
+    """:func:`item_period_amount` as an exact integer count of 10^-``amount_places``."""
+    quantity = whole(items.quantity, places.quantity)
+    price = whole(items.unit_price, places.unit_price)
+    gross_places = places.quantity + places.unit_price
+    if rules.discounts == "subtract":
+        kept = whole(PERCENT - items.discount_percent, places.discount_percent)
+        gross = (
+            quantity * price * kept * 10 ** (amount_places - gross_places - places.discount_percent)
+        )
+        off = whole(items.discount_amount, places.discount_amount) * (
+            PERCENT * 10 ** (amount_places - places.discount_amount)
+        )
+        period = gross - off
+    else:
+        period = quantity * price * (PERCENT * 10 ** (amount_places - gross_places))
+    return ibis.greatest(period, ibis.literal(0, type=INTEGER)).cast(INTEGER)
 
 
 ITEM_COLUMNS = (
@@ -278,12 +339,12 @@ ITEM_COLUMNS = (
 )
 
 
-def item_periods(subscriptions: ir.Table, rules: RevenueRules) -> ir.Table:
+def item_periods(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) -> ir.Table:
     """Recurring items with their service months (:func:`item_service`) and ``period``
     (:func:`item_period_amount`): everything about an item that does not depend on the other
     items, computed once per recompute."""
     items = item_service(subscriptions, rules)
-    return items.select(*ITEM_COLUMNS, period=item_period_amount(items, rules))
+    return items.select(*ITEM_COLUMNS, period=item_period_amount(items, rules, scale))
 
 
 def native_mrr(items: ir.Table, scale: MoneyScale) -> ir.Table:
@@ -297,24 +358,22 @@ def native_mrr(items: ir.Table, scale: MoneyScale) -> ir.Table:
     """
     per_year = items.interval.cases(*PERIODS_PER_YEAR.items(), else_=None)
     multiplier = per_year * (scale.interval_lcm // items.interval_count)
-    return items.mutate(mrr_native=(items.period * multiplier).cast(UNITS))
+    return items.mutate(mrr_native=(items.period * multiplier).cast(scale.money_type))
 
 
-def item_mrr(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) -> ir.Table:
-    """:func:`item_periods` with :func:`native_mrr`, straight from the subscription items."""
-    return native_mrr(item_periods(subscriptions, rules), scale)
-
-
-def month_rates(fx_rates: ir.Table | None, calendar: ir.Table, reporting_currency: str) -> ir.Table:
+def month_rates(
+    fx_rates: ir.Table | None, calendar: ir.Table, reporting_currency: str, rate_scale: int
+) -> ir.Table:
     """Rate per currency and month: the latest rate dated on or before the month's last day.
 
-    Columns ``currency, month_idx, rate`` (reporting-currency millionths per unit) and
-    ``prev_rate`` (the previous month's). The reporting currency itself is always 1.
+    Columns ``currency, month_idx, rate`` (reporting-currency units per unit × ``rate_scale``,
+    an integer) and ``prev_rate`` (the previous month's). The reporting currency itself is
+    always 1.
     """
     own = calendar.select(
         "month_idx",
         currency=ibis.literal(reporting_currency),
-        rate=ibis.literal(RATE_SCALE, type="int64"),
+        rate=ibis.literal(rate_scale, type="int64"),
     )
     if fx_rates is not None:
         fx = fx_rates.filter(fx_rates.currency != reporting_currency)
@@ -327,7 +386,7 @@ def month_rates(fx_rates: ir.Table | None, calendar: ir.Table, reporting_currenc
             fx, [latest.currency == fx.currency, latest.rate_date == fx.date]
         ).select(latest.currency, latest.month_idx, rate=fx.rate)
         foreign = dated.group_by(["currency", "month_idx"]).agg(
-            rate=lambda t: (t.rate.max() * RATE_SCALE).cast("int64")
+            rate=lambda t: (t.rate.max() * rate_scale).cast("int64")
         )
         own = own.union(foreign.select("month_idx", "currency", "rate"))
     window = ibis.window(group_by="currency", order_by="month_idx")
@@ -335,47 +394,103 @@ def month_rates(fx_rates: ir.Table | None, calendar: ir.Table, reporting_currenc
 
 
 def service_rows(
-    items: ir.Table, rates: ir.Table, last_idx: int, suspended: ir.Table | None = None
+    items: ir.Table,
+    keys: Sequence[str],
+    rates: ir.Table,
+    last_idx: int,
+    suspended: ir.Table | None = None,
 ) -> ir.Table:
-    """Each paying item's share of the opening and closing MRR of the months it touches.
+    """Opening MRR, closing MRR and FX part of each series (``keys``: a customer, or a
+    customer × product) for every month with MRR at either end, in the reporting currency.
 
-    An item in service at the end of months ``first_idx..last_idx`` gives one row per month M
-    from ``first_idx`` to ``last_idx + 1`` (at most the calendar's last month) with, in the
-    reporting currency: ``mrr_end`` = native MRR × rate of M when it is in service at the end
-    of M; ``mrr_start`` = native MRR × rate of M−1 when it was in service at the end of M−1;
-    ``fx`` = native MRR × (rate of M − rate of M−1) when both, else 0 (the part of the change
-    that comes from exchange rates alone). ``suspended`` (see
-    :func:`kizuna.engine.revenue_past_due.suspension_flags`) marks the customer-months whose MRR
-    is withheld for non-payment: an item counts at no month-end its customer is suspended at.
+    A series' native MRR in one currency only changes in the months its items start or stop
+    counting, so it is computed as levels between those months rather than item by item: each
+    paying item adds its native MRR from its first month (``plus``) and takes it away in the
+    month after its last (``minus``); the running total is the native level, and the months
+    until the next change repeat it. For month M of a level: ``mrr_end`` = level × rate of M;
+    ``mrr_start`` = native MRR at the end of M−1 (the previous level in the month of a change)
+    × rate of M−1; ``fx`` = native MRR in service at both month-ends (the level less what
+    started in M) × (rate of M − rate of M−1), the part of the change that comes from exchange
+    rates alone. A series billed in several currencies adds its currencies' rows up.
 
-    Without suspensions a series' first month with MRR is its items' earliest first month, so
-    the rows also carry ``first_idx`` (per customer × product) and ``customer_first_idx``.
+    ``suspended`` (see :func:`kizuna.engine.revenue_past_due.suspension_flags`) marks the
+    customer-months whose MRR is withheld for non-payment: nothing counts at a month-end its
+    customer is suspended at. Without suspensions the rows also carry ``first_idx``, the
+    series' first month with MRR (its items' earliest first month).
     """
-    paying = items.filter((items.mrr_native > 0) & (items.first_idx <= items.last_idx))
-    if suspended is None:
-        paying = paying.mutate(
-            series_first_idx=paying.first_idx.min().over(
-                ibis.window(group_by=["customer_id", "product"])
-            ),
-            customer_first_idx=paying.first_idx.min().over(ibis.window(group_by="customer_id")),
-        )
-    firsts = [] if suspended is not None else ["series_first_idx", "customer_first_idx"]
-    stop = ibis.least(paying.last_idx + 1, last_idx)
-    months = paying.select(
-        "customer_id",
-        "product",
-        "currency",
-        "mrr_native",
-        "first_idx",
-        "last_idx",
-        *firsts,
-        month_idx=ibis.range(paying.first_idx, stop + 1).unnest(),
+    paying = items.filter(
+        (items.mrr_native > 0) & (items.first_idx <= items.last_idx) & (items.first_idx <= last_idx)
     )
+    zero = ibis.literal(0, type=paying.mrr_native.type())
+    series = [*keys, "currency"]
+    starts = paying.select(*series, month_idx="first_idx", plus="mrr_native", minus=zero)
+    stopping = paying.filter(paying.last_idx < last_idx)
+    stops = stopping.select(
+        *series, month_idx=stopping.last_idx + 1, plus=zero, minus=stopping.mrr_native
+    )
+    changes = (
+        starts.union(stops)
+        .group_by([*series, "month_idx"])
+        .agg(
+            plus=lambda t: t.plus.sum().cast(t.plus.type()),
+            minus=lambda t: t.minus.sum().cast(t.minus.type()),
+        )
+    )
+    running = ibis.cumulative_window(group_by=series, order_by="month_idx")
+    ordered = ibis.window(group_by=series, order_by="month_idx")
+    levels = changes.mutate(
+        level=(changes.plus - changes.minus).sum().over(running).cast(changes.plus.type()),
+        next_idx=changes.month_idx.lead().over(ordered),
+        first_idx=changes.month_idx.min().over(ibis.window(group_by=list(keys))),
+        # Several currencies in one series (rare) need their rows added up.
+        several=changes.currency.min().over(ibis.window(group_by=list(keys)))
+        != changes.currency.max().over(ibis.window(group_by=list(keys))),
+    )
+    carried = [*keys, "month_idx", *([] if suspended is not None else ["first_idx"])]
+    single = _level_months(levels.filter(~levels.several), keys, rates, last_idx, suspended)
+    several = (
+        _level_months(levels.filter(levels.several), keys, rates, last_idx, suspended)
+        .group_by(carried)
+        .agg(
+            mrr_start=lambda t: t.mrr_start.sum().cast(t.mrr_start.type()),
+            mrr_end=lambda t: t.mrr_end.sum().cast(t.mrr_end.type()),
+            fx=lambda t: t.fx.sum().cast(t.fx.type()),
+        )
+    )
+    merged = single.union(several)
+    return merged.filter((merged.mrr_start > 0) | (merged.mrr_end > 0))
+
+
+def _level_months(
+    levels: ir.Table,
+    keys: Sequence[str],
+    rates: ir.Table,
+    last_idx: int,
+    suspended: ir.Table | None,
+) -> ir.Table:
+    """The months of each native level of :func:`service_rows`, priced at that month's rates:
+    one row per series, currency and month."""
+    held = ibis.least(levels.next_idx.fill_null(last_idx + 1) - 1, last_idx)
+    months = levels.select(
+        *keys,
+        "currency",
+        "first_idx",
+        "level",
+        changed_idx="month_idx",
+        before=(levels.level - levels.plus + levels.minus).cast(levels.level.type()),
+        kept=(levels.level - levels.plus).cast(levels.level.type()),
+        month_idx=ibis.range(
+            levels.month_idx, ibis.cases((levels.level > 0, held), else_=levels.month_idx) + 1
+        ).unnest(),
+    )
+    changed = months.month_idx == months.changed_idx
+    opening = ibis.cases((changed, months.before), else_=months.level)
+    both = ibis.cases((changed, months.kept), else_=months.level)
     priced = months.left_join(
         rates, [months.currency == rates.currency, months.month_idx == rates.month_idx]
-    ).select(months, rates.rate, rates.prev_rate)
-    in_end = priced.month_idx <= priced.last_idx
-    in_start = priced.month_idx > priced.first_idx
+    ).select(months, opening=opening, both=both, rate=rates.rate, prev_rate=rates.prev_rate)
+    counted_end = priced.level > 0
+    counted_start = priced.opening > 0
     if suspended is not None:
         priced = priced.left_join(
             suspended,
@@ -384,47 +499,29 @@ def service_rows(
                 priced.month_idx == suspended.month_idx,
             ],
         ).select(priced, suspended.suspended_end, suspended.suspended_start)
-        in_end = (priced.month_idx <= priced.last_idx) & ~priced.suspended_end.fill_null(False)
-        in_start = (priced.month_idx > priced.first_idx) & ~priced.suspended_start.fill_null(False)
-    native = priced.mrr_native
-    carried = (
-        {}
-        if suspended is not None
-        else {
-            "first_idx": priced.series_first_idx,
-            "customer_first_idx": priced.customer_first_idx,
-        }
-    )
+        counted_end = (priced.level > 0) & ~priced.suspended_end.fill_null(False)
+        counted_start = (priced.opening > 0) & ~priced.suspended_start.fill_null(False)
+    money = priced.level.type()
+    zero = ibis.literal(0, type=money)
     return priced.select(
-        "customer_id",
-        "product",
+        *keys,
         "month_idx",
-        **carried,
+        *([] if suspended is not None else ["first_idx"]),
         mrr_start=ibis.cases(
-            (in_start, (native * priced.prev_rate).cast(UNITS)), else_=zero_units()
+            (counted_start, (priced.opening * priced.prev_rate).cast(money)), else_=zero
         ),
-        mrr_end=ibis.cases((in_end, (native * priced.rate).cast(UNITS)), else_=zero_units()),
+        mrr_end=ibis.cases((counted_end, (priced.level * priced.rate).cast(money)), else_=zero),
         fx=ibis.cases(
-            (in_start & in_end, (native * (priced.rate - priced.prev_rate)).cast(UNITS)),
-            else_=zero_units(),
+            (
+                counted_start & counted_end & (priced.both > 0),
+                (priced.both * (priced.rate - priced.prev_rate)).cast(money),
+            ),
+            else_=zero,
         ),
     )
 
 
-def month_sums(rows: ir.Table, keys: Sequence[str], carried: Sequence[str] = ()) -> ir.Table:
-    """Opening MRR, closing MRR and FX part per series (``keys``) and month; months with MRR
-    at neither end are left out. ``carried`` columns are constant per series."""
-    sums = rows.group_by([*keys, "month_idx", *carried]).agg(
-        mrr_start=lambda t: t.mrr_start.sum().cast(UNITS),
-        mrr_end=lambda t: t.mrr_end.sum().cast(UNITS),
-        fx=lambda t: t.fx.sum().cast(UNITS),
-    )
-    return sums.filter((sums.mrr_start > 0) | (sums.mrr_end > 0))
-
-
-def mrr_movements(
-    sums: ir.Table, keys: Sequence[str], rules: RevenueRules, carried: Sequence[str] = ()
-) -> ir.Table:
+def mrr_movements(sums: ir.Table, keys: Sequence[str], rules: RevenueRules) -> ir.Table:
     """Classifies each month of each series (a customer, or a customer × product).
 
     With a = MRR at the end of M−1 and b = at the end of M, and fx the exchange-rate part:
@@ -434,9 +531,9 @@ def mrr_movements(
     ``none``. Every row satisfies ``mrr_end = mrr_start + delta + fx`` where ``delta`` is the
     signed movement, so the MRR identity holds per series and in any sum.
 
-    ``sums`` are :func:`month_sums` rows, with the series' first month with MRR as
+    ``sums`` are :func:`service_rows` rows, with the series' first month with MRR as
     ``first_idx`` when known (else it is found here). Columns: keys, ``month_idx``,
-    ``first_idx``, ``mrr_start``, ``mrr_end``, ``fx``, ``delta``, ``movement`` and ``carried``.
+    ``first_idx``, ``mrr_start``, ``mrr_end``, ``fx``, ``delta`` and ``movement``.
     """
     ranked = sums
     if "first_idx" not in sums.columns:
@@ -444,7 +541,7 @@ def mrr_movements(
         ranked = sums.mutate(first_idx=paid_month.min().over(ibis.window(group_by=list(keys))))
     start, end = ranked.mrr_start, ranked.mrr_end
     continuing = (start > 0) & (end > 0)
-    delta = (end - start - ranked.fx).cast(UNITS)
+    delta = (end - start - ranked.fx).cast(end.type())
     returning = ranked.month_idx > ranked.first_idx
     if rules.reactivation_window_months is not None:
         # Every month after a paid month has a row (it opens with MRR), so the last paid month
@@ -470,7 +567,6 @@ def mrr_movements(
         "mrr_start",
         "mrr_end",
         "fx",
-        *carried,
         delta=delta,
         movement=movement,
     )

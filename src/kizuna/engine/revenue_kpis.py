@@ -19,11 +19,12 @@ import ibis.expr.types as ir
 
 from kizuna.engine.revenue import (
     MONTHS_PER_YEAR,
-    UNITS,
+    PERCENT,
     MoneyScale,
     RevenueRules,
+    money_total,
     month_index_expr,
-    zero_units,
+    zero_of,
 )
 
 KpiKind = Literal["money", "money_avg", "count", "ratio", "months"]
@@ -120,7 +121,7 @@ def mrr(c: ir.Table, rules: RevenueRules) -> ir.Value:
 @kpi("arr", "money")
 def arr(c: ir.Table, rules: RevenueRules) -> ir.Value:
     """Annual run rate: ARR = 12 × MRR."""
-    return (c.mrr * MONTHS_PER_YEAR).cast(UNITS)
+    return (c.mrr * MONTHS_PER_YEAR).cast(c.mrr.type())
 
 
 @kpi("customers", "count")
@@ -156,7 +157,7 @@ def net_new_mrr(c: ir.Table, rules: RevenueRules) -> ir.Value:
     net_new_mrr + fx_mrr)."""
     return (
         c.new_mrr + c.expansion_mrr + c.reactivation_mrr - c.contraction_mrr - c.churned_mrr
-    ).cast(UNITS)
+    ).cast(c.new_mrr.type())
 
 
 _flow("new_customers", "Customers paying for the first time this month.")
@@ -258,18 +259,18 @@ def monthly_components(
     to the customer counts when free plans count as customers.
     """
 
-    def moved(t: ir.Table, name: str) -> ir.DecimalValue:
-        total = t.delta.sum(where=t.movement == name)
+    def moved(t: ir.Table, name: str) -> ir.NumericValue:
+        total = money_total(t.delta, where=t.movement == name)
         size = -total if name in ("contraction", "churned") else total
-        return size.cast(UNITS)
+        return size.cast(total.type())
 
     flows = movements.group_by("month_idx").agg(
-        mrr=lambda t: t.mrr_end.sum().cast(UNITS),
-        mrr_prev=lambda t: t.mrr_start.sum().cast(UNITS),
+        mrr=lambda t: money_total(t.mrr_end),
+        mrr_prev=lambda t: money_total(t.mrr_start),
         customers=lambda t: t.customer_id.count(where=t.mrr_end > 0),
         customers_prev=lambda t: t.customer_id.count(where=t.mrr_start > 0),
         **{f"{name}_mrr": (lambda t, n=name: moved(t, n)) for name in MOVEMENT_NAMES},
-        fx_mrr=lambda t: t.fx.sum().cast(UNITS),
+        fx_mrr=lambda t: money_total(t.fx),
         new_customers=lambda t: t.customer_id.count(where=t.movement == "new"),
         churned_customers=lambda t: t.customer_id.count(where=t.movement == "churned"),
         reactivated_customers=lambda t: t.customer_id.count(where=t.movement == "reactivation"),
@@ -278,9 +279,9 @@ def monthly_components(
     base = calendar.left_join(flows, calendar.month_idx == flows.month_idx).select(
         calendar.month_idx,
         calendar.month,
-        *[flows[name].fill_null(zero_units()).name(name) for name in ("mrr", "mrr_prev")],
+        *[flows[name].fill_null(zero_of(flows[name])).name(name) for name in ("mrr", "mrr_prev")],
         *[flows[name].fill_null(0).name(name) for name in ("customers", "customers_prev")],
-        *[flows[name].fill_null(zero_units()).name(name) for name in FLOW_COLUMNS],
+        *[flows[name].fill_null(zero_of(flows[name])).name(name) for name in FLOW_COLUMNS],
         *[flows[name].fill_null(0).name(name) for name in COUNT_FLOW_COLUMNS],
     )
     if free_customers is not None:
@@ -301,11 +302,11 @@ def monthly_components(
         base, retained.base_12m, retained.now_12m, retained.capped_12m
     )
     if spend is None:
-        base = base.mutate(spend=ibis.null(UNITS))
+        base = base.mutate(spend=ibis.null(base.mrr.type()))
     else:
-        per_month = spend.group_by("month_idx").agg(total=lambda t: t.spend.sum().cast(UNITS))
+        per_month = spend.group_by("month_idx").agg(total=lambda t: money_total(t.spend))
         base = base.left_join(per_month, base.month_idx == per_month.month_idx).select(
-            base, spend=per_month.total.fill_null(zero_units())
+            base, spend=per_month.total.fill_null(zero_of(per_month.total))
         )
     trailing = ibis.window(order_by="month_idx", preceding=LTV_CHURN_WINDOW_MONTHS - 1, following=0)
     churn = ratio(base.churned_customers, base.customers_prev)
@@ -326,12 +327,12 @@ def _twelve_month_retention(movements: ir.Table) -> ir.Table:
     ).select(
         month_idx=paying.month_idx + COHORT_LOOKBACK_MONTHS,
         then=paying.mrr_end,
-        now=later.mrr_end.fill_null(zero_units()),
+        now=later.mrr_end.fill_null(zero_of(later.mrr_end)),
     )
     return pairs.group_by("month_idx").agg(
-        base_12m=lambda t: t.then.sum().cast(UNITS),
-        now_12m=lambda t: t.now.sum().cast(UNITS),
-        capped_12m=lambda t: ibis.cases((t.now < t.then, t.now), else_=t.then).sum().cast(UNITS),
+        base_12m=lambda t: money_total(t.then),
+        now_12m=lambda t: money_total(t.now),
+        capped_12m=lambda t: money_total(ibis.cases((t.now < t.then, t.now), else_=t.then)),
     )
 
 
@@ -383,8 +384,8 @@ def period_components(monthly: ir.Table, period: Period, first_idx: int, last_id
     )
     return keyed.group_by("period_idx").agg(
         months=lambda t: t.month_idx.count(),
-        spend=lambda t: t.spend.sum().cast(UNITS),
-        **{name: (lambda t, n=name: t[n].sum().cast(UNITS)) for name in FLOW_COLUMNS},
+        spend=lambda t: money_total(t.spend),
+        **{name: (lambda t, n=name: money_total(t[n])) for name in FLOW_COLUMNS},
         **{name: (lambda t, n=name: t[n].sum()) for name in COUNT_FLOW_COLUMNS},
         **{name: (lambda t, n=name: t[n].max(where=t.opens)) for name in START_COLUMNS},
         **{name: (lambda t, n=name: t[n].max(where=t.closes)) for name in END_COLUMNS},
@@ -397,11 +398,12 @@ def spend_in_reporting_currency(spend: ir.Table, rates: ir.Table, scale: MoneySc
     priced = keyed.left_join(
         rates, [keyed.currency == rates.currency, keyed.month_idx == rates.month_idx]
     ).select(keyed.month_idx, keyed.channel, keyed.amount, rates.rate)
-    units = (priced.amount * (priced.rate * scale.native_denominator)).cast(UNITS)
+    per_month = PERCENT * MONTHS_PER_YEAR * scale.interval_lcm
+    units = (scale.amount(priced.amount) * (priced.rate * per_month)).cast(scale.money_type)
     return (
         priced.mutate(units=units)
         .group_by(["month_idx", "channel"])
-        .agg(spend=lambda t: t.units.sum().cast(UNITS))
+        .agg(spend=lambda t: money_total(t.units))
     )
 
 

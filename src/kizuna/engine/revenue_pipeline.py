@@ -2,10 +2,13 @@
 
 The definitions are in :mod:`kizuna.engine.revenue`, :mod:`kizuna.engine.revenue_kpis`,
 :mod:`kizuna.engine.cohorts` and :mod:`kizuna.engine.revenue_past_due`; this module wires them
-together. A recompute costs four round trips to the backend: one survey query that sizes and
-validates the inputs (currencies, interval counts, calendar bounds, rate coverage), then three
-materialised tables (per-product movements, per-customer movements read from them, and the
-monthly KPI components read from those), which every result reads instead of recomputing.
+together. A recompute costs five round trips to the backend: one survey query that sizes and
+validates the inputs (currencies, interval counts, calendar bounds, decimals used and
+magnitudes, which choose the :class:`MoneyScale`), the items with their billing-period amounts
+(materialised), a small query for the months foreign rates are first needed, and two
+materialised tables (per-customer movements, and the monthly KPI components read from them),
+which every result reads instead of recomputing. Per-product movements are computed from the
+items when read.
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ from ibis.backends import BaseBackend
 from kizuna.core.money import UnknownCurrency, check_currency
 from kizuna.engine.cohorts import cohort_retention
 from kizuna.engine.revenue import (
+    PERCENT,
+    PERIODS_PER_YEAR,
+    InputPlaces,
     MoneyScale,
     RevenueInputError,
     RevenueRules,
+    integer_scale,
     item_periods,
     lcm_of,
     month_calendar,
@@ -34,10 +41,10 @@ from kizuna.engine.revenue import (
     month_index,
     month_index_expr,
     month_rates,
-    month_sums,
     mrr_movements,
     native_mrr,
     service_rows,
+    whole,
 )
 from kizuna.engine.revenue_kpis import (
     Period,
@@ -112,12 +119,15 @@ def compute_revenue(
     rules: RevenueRules | None = None,
     since: date | None = None,
     through: date | None = None,
+    integer_money: bool = True,
 ) -> RevenueResult:
     """Recompute every revenue table from ``inputs`` in reporting ``currency``.
 
     The calendar runs from the first month any recurring item starts (or ``since``) to the last
     month in which any input date falls (or ``through``). Raises :class:`RevenueInputError` for
-    an unknown currency or a missing exchange rate.
+    an unknown currency or a missing exchange rate. Money is carried as 64-bit integers when
+    the survey proves that exact (see :func:`kizuna.engine.revenue.integer_scale`);
+    ``integer_money=False`` keeps it in decimals throughout (same results, slower).
     """
     rules = rules or RevenueRules()
     try:
@@ -131,13 +141,14 @@ def compute_revenue(
     def store(expression: ir.Table, name: str) -> ir.Table:
         return materialise(backend, expression, f"kizuna_revenue_{name}_{run}")
 
-    items = store(item_periods(inputs.subscriptions, rules), "items")
-    survey = _survey(backend, inputs, items, rules, currency)
+    survey = _survey(backend, inputs, rules, currency)
     first_idx, last_idx = survey.calendar_bounds(since, through)
-    survey.check(currency, first_idx)
-    scale = MoneyScale(lcm_of(survey.interval_counts))
+    survey.check_currencies()
+    scale = survey.money_scale(rules) if integer_money else MoneyScale(survey.interval_lcm)
+    items = store(item_periods(inputs.subscriptions, rules, scale), "items")
+    survey.check_rates(currency, first_idx, _rates_needed(backend, items, inputs, currency))
     calendar = month_calendar(first_idx, last_idx)
-    rates = month_rates(inputs.fx_rates, calendar, currency)
+    rates = month_rates(inputs.fx_rates, calendar, currency, scale.rate_scale)
     suspended = None
     if rules.past_due_churn_days is not None and inputs.invoices is not None:
         suspended = suspension_flags(inputs.invoices, calendar, rules.past_due_churn_days)
@@ -145,31 +156,24 @@ def compute_revenue(
         None if inputs.spend is None else spend_in_reporting_currency(inputs.spend, rates, scale)
     )
 
-    product_keys = ["customer_id", "product"]
     priced_items = native_mrr(items, scale)
-    rows = service_rows(priced_items, rates, last_idx, suspended)
-    if suspended is None:
-        # The series' first paid months come with the rows (see service_rows).
-        carried = ["customer_first_idx"]
-        product_sums = month_sums(rows, product_keys, ["first_idx", *carried])
-    else:
-        carried = []
-        product_sums = month_sums(rows, product_keys)
-    products = store(mrr_movements(product_sums, product_keys, rules, carried), "products")
-    customer_sums = month_sums(products, ["customer_id"], carried)
-    if carried:
-        customer_sums = customer_sums.rename(first_idx="customer_first_idx")
+    product_keys = ["customer_id", "product"]
+    product_rows = service_rows(priced_items, product_keys, rates, last_idx, suspended)
+    # Read once by whoever needs it (the store recompute, --detail tests): not materialised.
+    product_movements = mrr_movements(product_rows, product_keys, rules)
+    customer_rows = service_rows(priced_items, ["customer_id"], rates, last_idx, suspended)
     customer_movements = store(
-        mrr_movements(customer_sums, ["customer_id"], rules), "customer_movements"
+        mrr_movements(customer_rows, ["customer_id"], rules), "customer_movements"
     )
-    product_movements = products.drop(*carried)
     free = None
     if rules.free_plans_are_customers:
         free = _free_plan_customers(priced_items, customer_movements, last_idx)
     components = store(monthly_components(customer_movements, calendar, spend, free), "components")
     trial_items = items
     if rules.trials_carry_mrr:
-        trial_items = item_periods(inputs.subscriptions, replace(rules, trials_carry_mrr=False))
+        trial_items = item_periods(
+            inputs.subscriptions, replace(rules, trials_carry_mrr=False), scale
+        )
     return RevenueResult(
         backend=backend,
         currency=currency,
@@ -199,10 +203,14 @@ def materialise(
     names it, which saves a job per input.
     """
     if backend.name == "pyspark":
-        # Spark has no temporary tables: a temporary view, cached eagerly, is the equivalent.
+        # Spark has no temporary tables. The equivalent is a temporary view of the data
+        # computed once (a local checkpoint) rather than of the query: a view of the query,
+        # even cached, makes every later query re-analyse the whole chain of expressions
+        # behind it, which costs seconds per query once a few tables build on each other.
         view = backend.create_view(name, expression)
         if cache:
-            backend.raw_sql(f"CACHE TABLE `{name}`")
+            session = backend._session  # type: ignore[attr-defined]  # the PySpark backend
+            session.table(f"`{name}`").localCheckpoint(eager=True).createOrReplaceTempView(name)
         return view
     return backend.create_table(name, expression, temp=True)
 
@@ -230,11 +238,17 @@ class _Survey:
     interval_counts: set[int] = field(default_factory=set)
     first_day: date | None = None
     last_days: list[date] = field(default_factory=list)
-    # Per currency: the first month an item or the spend needs a rate, and the first month a
-    # rate is available (rates stay valid until a later one, so the first month suffices).
-    item_rate_from: dict[str, int] = field(default_factory=dict)
+    # Per currency: the first month the spend needs a rate, and the first month a rate is
+    # available (rates stay valid until a later one, so the first month suffices).
     spend_rate_from: dict[str, int] = field(default_factory=dict)
     rate_available_from: dict[str, int] = field(default_factory=dict)
+    # Decimal places used and magnitudes, for the choice of integer money (MoneyScale).
+    places: dict[str, int] = field(default_factory=dict)
+    sizes: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def interval_lcm(self) -> int:
+        return lcm_of(self.interval_counts)
 
     def calendar_bounds(self, since: date | None, through: date | None) -> tuple[int, int]:
         firsts = _present([self.first_day, since])
@@ -247,7 +261,23 @@ class _Survey:
         last = max(month_index(max(lasts)) if lasts else first, first)
         return first, last
 
-    def check(self, currency: str, first_idx: int) -> None:
+    def money_scale(self, rules: RevenueRules) -> MoneyScale:
+        places = InputPlaces(
+            **{name: self.places.get(name, 0) for name in _PLACES_COLUMNS},
+        )
+        return integer_scale(
+            self.interval_lcm,
+            rules,
+            places,
+            spend_places=self.places.get("spend", 0),
+            rate_places=self.places.get("rate", 0),
+            items_bound=self.sizes.get("items", 0.0),
+            spend_bound=self.sizes.get("spend", 0.0),
+            largest_rate=self.sizes.get("rate", 1.0),
+            largest_operand=self.sizes.get("operand", 0.0),
+        )
+
+    def check_currencies(self) -> None:
         problems = [
             f"{source}: unknown currency {code!r} (not an ISO 4217 code)"
             for source, codes in sorted(self.currencies.items())
@@ -256,8 +286,10 @@ class _Survey:
         ]
         if problems:
             raise RevenueInputError(problems)
+
+    def check_rates(self, currency: str, first_idx: int, item_rate_from: dict[str, int]) -> None:
         needed: dict[str, int] = {}
-        for source in (self.item_rate_from, self.spend_rate_from):
+        for source in (item_rate_from, self.spend_rate_from):
             for code, month in source.items():
                 month = max(month, first_idx)
                 needed[code] = min(needed.get(code, month), month)
@@ -271,8 +303,8 @@ class _Survey:
             raise RevenueInputError(problems)
 
 
-# Columns of the survey query: every fact is one row of (fact, code, number, day).
-_SURVEY_SCHEMA = {"fact": "string", "code": "string", "number": "int64", "day": "date"}
+# Columns of the survey query: every fact is one row of (fact, code, number, size, day).
+_PLACES_COLUMNS = ("quantity", "unit_price", "discount_percent", "discount_amount")
 
 
 def _fact(
@@ -281,55 +313,77 @@ def _fact(
     code: ir.Value | None = None,
     number: ir.Value | None = None,
     day: ir.Value | None = None,
+    size: ir.Value | None = None,
 ) -> ir.Table:
     return table.select(
         fact=ibis.literal(fact),
         code=ibis.null("string") if code is None else code.cast("string"),
         number=ibis.null("int64") if number is None else number.cast("int64"),
+        size=ibis.null("float64") if size is None else size.cast("float64"),
         day=ibis.null("date") if day is None else day.cast("date"),
     )
 
 
+def _places(value: ir.DecimalValue) -> ir.IntegerValue:
+    """Decimal places a 6-place decimal uses, rounded up to 0, 2, 4 or 6 (0 for 12.000000, 2 for
+    0.990000 and 0.5): more places than used are still exact, and fewer cases keep the survey
+    cheap to build. 6 for magnitudes of 10¹² or more, which integer money does not take."""
+    millionths = whole(value, 6)
+    used = ibis.cases(
+        *[(millionths % 10 ** (6 - places) == 0, places) for places in (0, 2, 4)], else_=6
+    )
+    return ibis.cases((value.abs() < 10**12, used), else_=6)
+
+
 def _survey(
-    backend: BaseBackend,
-    inputs: RevenueInputs,
-    items: ir.Table,
-    rules: RevenueRules,
-    currency: str,
+    backend: BaseBackend, inputs: RevenueInputs, rules: RevenueRules, currency: str
 ) -> _Survey:
     """One query (on Spark every query costs a second or more) for everything the recompute
-    must know before building its expressions; ``items`` are :func:`item_periods` rows."""
+    must know before building its expressions."""
     subscriptions = inputs.subscriptions
     recurring = subscriptions.filter(subscriptions.recurring)
     date_columns = ["start_date", "end_date", "trial_end_date"]
     if rules.churn_at == "cancellation_request":
         date_columns.append("canceled_at")
+    per_year = recurring.interval.cases(*PERIODS_PER_YEAR.items(), else_=None)
+    quantity, price = recurring.quantity.cast("float64"), recurring.unit_price.cast("float64")
+    kept = (PERCENT - recurring.discount_percent).cast("float64").abs()
+    off = recurring.discount_amount.cast("float64").abs()
     bounds = recurring.aggregate(
         first_day=recurring.start_date.min(),
         **{name: recurring[name].max() for name in date_columns},
+        **{name: _places(recurring[name]).max() for name in _PLACES_COLUMNS},
+        items=(
+            ((quantity * price).abs() * ibis.greatest(kept, 1) + off * PERCENT)
+            * per_year
+            / recurring.interval_count
+        ).sum(),
+        operand=ibis.greatest(quantity.abs(), price.abs(), kept, off).max(),
     )
-    paying = items.filter((items.period > 0) & (items.first_idx <= items.last_idx))
-    needed = paying.group_by("currency").agg(month_idx=lambda t: t.first_idx.min())
     parts = [
         _fact(subscriptions, "currency:subscriptions", code=subscriptions.currency).distinct(),
         _fact(subscriptions, "interval_count", number=subscriptions.interval_count).distinct(),
         _fact(bounds, "first", day=bounds["first_day"]),
         *[_fact(bounds, "last", day=bounds[name]) for name in date_columns],
-        _fact(needed, "item_rate", code=needed.currency, number=needed.month_idx),
+        *[_fact(bounds, f"places:{name}", number=bounds[name]) for name in _PLACES_COLUMNS],
+        _fact(bounds, "size:items", size=bounds["items"]),
+        _fact(bounds, "size:operand", size=bounds["operand"]),
     ]
     if inputs.fx_rates is not None:
         fx = inputs.fx_rates
         parts.append(_fact(fx, "currency:fx_rates", code=fx.currency).distinct())
-        available = (
-            fx.filter(fx.currency != currency)
-            .group_by("currency")
-            .agg(first_day=lambda t: t.date.min())
-        )
+        foreign = fx.filter(fx.currency != currency)
+        available = foreign.group_by("currency").agg(first_day=lambda t: t.date.min())
         parts.append(
             _fact(available, "rate_from", code=available.currency, day=available["first_day"])
         )
         latest = fx.aggregate(last_day=fx.date.max())
         parts.append(_fact(latest, "last", day=latest["last_day"]))
+        used = foreign.aggregate(
+            places=_places(foreign.rate).max(), largest=foreign.rate.cast("float64").max()
+        )
+        parts.append(_fact(used, "places:rate", number=used.places))
+        parts.append(_fact(used, "size:rate", size=used.largest))
     if inputs.spend is not None:
         spend = inputs.spend
         parts.append(_fact(spend, "currency:spend", code=spend.currency).distinct())
@@ -345,6 +399,11 @@ def _survey(
             )
         )
         parts.append(_fact(months, "last", day=months["last_day"]))
+        spent = spend.aggregate(
+            places=_places(spend.amount).max(), total=spend.amount.cast("float64").abs().sum()
+        )
+        parts.append(_fact(spent, "places:spend", number=spent.places))
+        parts.append(_fact(spent, "size:spend", size=spent.total))
     if rules.past_due_churn_days is not None and inputs.invoices is not None:
         invoices = inputs.invoices
         dates = invoices.aggregate(due=invoices.due_on.max(), paid=invoices.paid_on.max())
@@ -357,7 +416,13 @@ def _survey(
 def _read_survey(rows: Iterable[dict[str, Any]], rules: RevenueRules) -> _Survey:
     survey = _Survey()
     for row in rows:
-        fact, code, number, day = row["fact"], row["code"], row["number"], row["day"]
+        fact, code, number, size, day = (
+            row["fact"],
+            row["code"],
+            row["number"],
+            row["size"],
+            row["day"],
+        )
         if fact.startswith("currency:"):
             survey.currencies[fact.removeprefix("currency:")].add(code)
         elif fact == "interval_count":
@@ -369,13 +434,30 @@ def _read_survey(rows: Iterable[dict[str, Any]], rules: RevenueRules) -> _Survey
         elif fact == "last_due" and day is not None and rules.past_due_churn_days is not None:
             # The first month-end at which the last invoice can be past due.
             survey.last_days.append(day + timedelta(days=rules.past_due_churn_days + 1))
-        elif fact == "item_rate":
-            survey.item_rate_from[code] = int(number)
+        elif fact.startswith("places:") and number is not None:
+            survey.places[fact.removeprefix("places:")] = int(number)
+        elif fact.startswith("size:") and size is not None:
+            survey.sizes[fact.removeprefix("size:")] = float(size)
         elif fact == "spend_rate":
             survey.spend_rate_from[code] = int(number)
         elif fact == "rate_from":
             survey.rate_available_from[code] = month_index(day)
     return survey
+
+
+def _rates_needed(
+    backend: BaseBackend, items: ir.Table, inputs: RevenueInputs, currency: str
+) -> dict[str, int]:
+    """Per foreign currency, the first month a paying item needs its rate (a second, small
+    query: it reads the items, whose amounts depend on the survey). Skipped when every item is
+    in the reporting currency."""
+    paying = items.filter(
+        (items.period > 0) & (items.first_idx <= items.last_idx) & (items.currency != currency)
+    )
+    needed = paying.group_by("currency").agg(month_idx=lambda t: t.first_idx.min())
+    return {
+        row["currency"]: int(row["month_idx"]) for row in backend.to_pyarrow(needed).to_pylist()
+    }
 
 
 def _is_currency(code: str) -> bool:

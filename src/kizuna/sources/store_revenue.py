@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import transaction
 
 from kizuna.billing.models import CohortCell, CustomerMrr, PeriodKind, ProductMrr, RevenueKpi
+from kizuna.core.revenue_rules import RevenueRules
 from kizuna.engine.backends import connect
-from kizuna.engine.revenue import RevenueRules, month_of_index
+from kizuna.engine.revenue import month_of_index
 from kizuna.engine.revenue_pipeline import RevenueInputs, compute_revenue
 from kizuna.engine.revenue_report import Formatter, build_report, report_range
 from kizuna.sources import store_tables
@@ -60,6 +61,10 @@ def _text(value: object) -> object:
 
 
 def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
+    """Recomputes every revenue result table under ``rules`` (default: the store-wide rules of
+    ``KIZUNA_REVENUE_RULES``)."""
+    if rules is None:
+        rules = settings.KIZUNA_REVENUE_RULES
     backend = connect("duckdb")
     inputs = RevenueInputs(
         subscriptions=ibis.memtable(store_tables.subscriptions(SUBSCRIPTION_COLUMNS)),

@@ -7,7 +7,8 @@ Contract (other tools depend on it)::
                    [--engine duckdb|postgres|pyspark] [--detail] [--format json|csv]
                    [--out FILE] [--rules FILE]
 
-``--rules`` names a TOML file of :class:`~kizuna.engine.revenue.RevenueRules` settings.
+``--rules`` names a TOML file of :class:`~kizuna.core.revenue_rules.RevenueRules` settings;
+without it the store-wide rules of ``KIZUNA_REVENUE_RULES`` apply (the defaults unless set).
 
 Bad input exits with status 1 and one ``file:line: message`` per problem on stderr; ``--out``
 is written whole or not at all.
@@ -17,22 +18,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-import tomllib
 from argparse import ArgumentParser
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from kizuna.core.revenue_rules import RevenueRules, RulesError, read_rules_file
 from kizuna.engine.backends import connect
-from kizuna.engine.revenue import (
-    RevenueInputError,
-    RevenueRules,
-    month_index,
-    month_of_index,
-    rules_from_settings,
-)
+from kizuna.engine.revenue import RevenueInputError, month_index, month_of_index
 from kizuna.engine.revenue_pipeline import compute_revenue
 from kizuna.engine.revenue_report import build_report, render_csv, render_json, report_range
 from kizuna.sources.csv_reader import InputError, parse_month
@@ -58,7 +54,7 @@ def run_metrics(options: MetricsOptions, stdout: IO[str], stderr: IO[str]) -> in
     """Runs the command; returns the exit status (problems are written to ``stderr``)."""
     try:
         text = _metrics_text(options)
-    except (InputError, RevenueInputError) as error:
+    except (InputError, RevenueInputError, RulesError) as error:
         stderr.write("".join(f"{problem}\n" for problem in error.problems))
         return 1
     if options.out is None:
@@ -100,15 +96,11 @@ def _month_option(flag: str, text: str | None) -> int | None:
 
 
 def _rules(path: Path | None) -> RevenueRules:
+    """The rules of ``--rules FILE``; without it, the store-wide ones (``KIZUNA_REVENUE_RULES``),
+    which are the defaults unless set."""
     if path is None:
-        return RevenueRules()
-    try:
-        settings = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError([f"{path}: cannot read ({error.strerror})"]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InputError([f"{path}: not valid TOML ({error})"]) from None
-    return rules_from_settings(settings, str(path))
+        return settings.KIZUNA_REVENUE_RULES
+    return read_rules_file(path)
 
 
 def _backend(engine: str) -> Any:

@@ -10,6 +10,7 @@ from web_pages import Company, figure, traces
 
 from kizuna.crm.models import ChurnReason, ChurnRecord, OnboardingItem
 from kizuna.health.models import HealthScore, HealthStatus, Scorecard
+from kizuna.sources.store_cs_summary import recompute_cs_summary
 from kizuna.usage.models import NpsResponse
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +65,7 @@ def test_cs_dashboard_lists_and_health(client: Client, company: Company) -> None
         status=HealthStatus.HEALTHY,
         coverage=Decimal(1),
     )
+    recompute_cs_summary()
     html = _html(client, company, "/cs/", "csm")
     bands = traces(html, "chart-health")["Accounts"]
     assert bands["x"][:4] == ["Healthy", "Caution", "Risk", "Critical"]
@@ -85,6 +87,7 @@ def test_nps_and_churn_reasons(client: Client, company: Company) -> None:
     ChurnRecord.objects.create(
         account=company.globex, churned_on=date(2024, 2, 28), reason=ChurnReason.COST
     )
+    recompute_cs_summary()
     html = _html(client, company, "/cs/?from=2024-01&to=2024-02", "executive")
     nps = traces(html, "chart-nps")["NPS"]
     assert (nps["x"], nps["y"]) == (["2024-02"], [25.0])  # (2 promoters − 1 detractor) ÷ 4
@@ -128,7 +131,7 @@ def test_contracts_respect_the_book(client: Client, company: Company) -> None:
     assert "Acme" not in content
 
 
-@pytest.mark.parametrize(("url", "budget"), [("/sales/", 12), ("/cs/", 12), ("/contracts/", 9)])
+@pytest.mark.parametrize(("url", "budget"), [("/sales/", 12), ("/cs/", 13), ("/contracts/", 9)])
 def test_dashboard_query_budgets(
     client: Client, company: Company, django_assert_max_num_queries: object, url: str, budget: int
 ) -> None:

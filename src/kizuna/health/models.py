@@ -101,6 +101,9 @@ class HealthScore(models.Model):
             # Pages read one day of every account: the latest date, the accounts per band and
             # the risk list (score below a threshold), all from this index alone.
             models.Index(fields=["date", "status", "score", "account"]),
+            # The risk list reads a day's lowest scores first: in this order, a page of it
+            # stops after its rows instead of sorting every score below the threshold.
+            models.Index(fields=["date", "score"]),
         ]
 
     def __str__(self) -> str:
@@ -213,3 +216,84 @@ class AccountSegment(models.Model):
         """The three scores as one code (``"545"``), empty when the account is not a customer."""
         scores = (self.recency_score, self.frequency_score, self.monetary_score)
         return "" if None in scores else "".join(str(score) for score in scores)
+
+
+class OwnedSummary(models.Model):
+    """A row of a dashboard summary, kept per owner pair so that a book of business (the
+    accounts of some CS owners and sales owners) adds up its own rows."""
+
+    cs_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("CS owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sales owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class BandCount(OwnedSummary):
+    """Accounts per health band on a day (written by the ``cs-summary`` recompute)."""
+
+    date = models.DateField(_("date"))
+    status = models.CharField(_("status"), max_length=20, choices=HealthStatus.choices)
+    accounts = models.PositiveIntegerField(_("accounts"))
+
+    class Meta:
+        verbose_name = _("health band count")
+        verbose_name_plural = _("health band counts")
+        indexes = [models.Index(fields=["date", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.status}: {self.accounts}"
+
+
+class NpsMonth(OwnedSummary):
+    """NPS answers of a month: all, promoters (9–10) and detractors (0–6)."""
+
+    month = models.DateField(_("month"))
+    responses = models.PositiveIntegerField(_("responses"))
+    promoters = models.PositiveIntegerField(_("promoters"))
+    detractors = models.PositiveIntegerField(_("detractors"))
+
+    class Meta:
+        verbose_name = _("NPS month")
+        verbose_name_plural = _("NPS months")
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: {self.responses}"
+
+
+class PreChurnScores(OwnedSummary):
+    """Health scores of churned accounts by whole 30-day months before a churn.
+
+    Kept per churn month and the month of the account's next churn (none if it did not churn
+    again): a period counts an account from its latest churn in the period, the churn whose
+    next churn falls after the period.
+    """
+
+    churn_month = models.DateField(_("churn month"))
+    next_churn_month = models.DateField(_("next churn month"), null=True, blank=True)
+    months_before = models.PositiveSmallIntegerField(_("months before churn"))
+    tenths = models.BigIntegerField(_("sum of scores in tenths"))
+    scores = models.PositiveIntegerField(_("scores"))
+
+    class Meta:
+        verbose_name = _("pre-churn scores")
+        verbose_name_plural = _("pre-churn scores")
+        indexes = [models.Index(fields=["churn_month"])]
+
+    def __str__(self) -> str:
+        return f"{self.churn_month:%Y-%m} −{self.months_before}: {self.scores}"

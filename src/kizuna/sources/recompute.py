@@ -17,25 +17,42 @@ from kizuna.sources.models import ComputeRun, RunStatus
 Recompute = Callable[[date], int]
 """Takes the as-of date, returns the number of result rows written."""
 
+SettingsKey = Callable[[], str]
+"""A digest of the settings a subject's results depend on."""
+
 RECOMPUTES: dict[str, Recompute] = {}
+SETTINGS_KEYS: dict[str, SettingsKey] = {}
 
 
-def register(subject: str) -> Callable[[Recompute], Recompute]:
+def register(
+    subject: str, settings_key: SettingsKey | None = None
+) -> Callable[[Recompute], Recompute]:
     def add(function: Recompute) -> Recompute:
         RECOMPUTES[subject] = function
+        if settings_key is not None:
+            SETTINGS_KEYS[subject] = settings_key
         return function
 
     return add
 
 
+def _settings_note(subject: str) -> str:
+    """Recorded at the end of a run's message, so that a later change of the settings makes
+    the results stale."""
+    key = SETTINGS_KEYS.get(subject)
+    return "" if key is None else f" (settings {key()})"
+
+
 def is_fresh(subject: str, as_of: date) -> bool:
-    """A subject is fresh when it already ran successfully today for the same as-of date."""
+    """A subject is fresh when it already ran successfully today for the same as-of date and,
+    for a subject whose results depend on settings, under the same settings."""
     last = ComputeRun.objects.filter(subject=subject, status=RunStatus.DONE).first()
     return (
         last is not None
         and last.as_of == as_of
         and last.finished_at is not None
         and timezone.localdate(last.finished_at) == timezone.localdate()
+        and last.message.endswith(_settings_note(subject))
     )
 
 
@@ -54,13 +71,19 @@ def run_subject(subject: str, as_of: date) -> ComputeRun:
         raise
     run.status = RunStatus.DONE
     run.rows_written = rows
-    run.message = f"{time.perf_counter() - started:.1f} s"
+    run.message = f"{time.perf_counter() - started:.1f} s{_settings_note(subject)}"
     run.finished_at = timezone.now()
     run.save()
     return run
 
 
-@register("revenue")
+def _revenue_rules_key() -> str:
+    from django.conf import settings
+
+    return f"revenue rules {settings.KIZUNA_REVENUE_RULES.fingerprint}"
+
+
+@register("revenue", settings_key=_revenue_rules_key)
 def _revenue(as_of: date) -> int:
     from kizuna.sources.store_revenue import recompute_revenue
 
@@ -76,6 +99,23 @@ def _health(as_of: date) -> int:
 
     outcome = recompute_health(as_of)
     return outcome.scores + outcome.segments
+
+
+@register("churn")
+def _churn(as_of: date) -> int:
+    """Churn model trained as of the day and its predictions (reads the same inputs as health)."""
+    from kizuna.prediction.store import recompute_churn
+
+    return recompute_churn(as_of).predictions
+
+
+@register("cs-summary")
+def _cs_summary(as_of: date) -> int:
+    """Health bands per day, NPS per month and pre-churn scores for the CS dashboard, per
+    owner pair (reads all the scores health wrote, whatever the as-of day)."""
+    from kizuna.sources.store_cs_summary import recompute_cs_summary
+
+    return recompute_cs_summary().rows
 
 
 @register("forecast")

@@ -9,19 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import (
-    Count,
-    F,
-    Func,
-    IntegerField,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-)
-from django.db.models.functions import Round
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -39,9 +27,16 @@ from kizuna.crm.models import (
     Task,
     TaskStatus,
 )
-from kizuna.health.models import HealthScore, HealthStatus
+from kizuna.health.models import (
+    BandCount,
+    HealthScore,
+    HealthStatus,
+    NpsMonth,
+    OwnedSummary,
+    PreChurnScores,
+)
 from kizuna.pipeline.models import Deal, Pipeline, PipelineKind
-from kizuna.usage.models import NpsResponse
+from kizuna.sources.store_cs_summary import PRE_CHURN_MONTHS, Owners
 from kizuna.web.books import within_book
 from kizuna.web.charts import COLORS, Chart, Series, embed, series_figure
 from kizuna.web.deals import open_pipeline_by_stage
@@ -56,8 +51,6 @@ DEFAULTS = {
     "KIZUNA_RENEWAL_WINDOW_DAYS": 90,
     "KIZUNA_TARGET_NPS": Decimal(30),
 }
-# Score trajectories before churn: six months back shows the slide the seeds talk about.
-PRE_CHURN_MONTHS = 6
 # Rows each list shows on the page; "Download CSV" gives all of them.
 LIST_LIMIT = 50
 BAND_COLORS: dict[str, str] = {
@@ -79,13 +72,62 @@ def latest_health_date() -> date | None:
     return latest
 
 
-def health_distribution(accounts: QuerySet[Account], day: date) -> Chart:
-    counts = dict(
-        within_book(HealthScore.objects.filter(date=day), accounts)
-        .values("status")
-        .annotate(count=Count("account_id", distinct=True))
-        .values_list("status", "count")
-    )
+def book_owners(accounts: QuerySet[Account]) -> set[Owners] | None:
+    """The (CS owner, sales owner) pairs of a book of business; ``None`` for every account.
+
+    A book is made of owners (``kizuna.crm.access``), so its figures are the summary rows of
+    its owner pairs.
+    """
+    if not accounts.query.has_filters():
+        return None
+    return set(accounts.values_list("cs_owner_id", "owner_id").distinct())
+
+
+Key = tuple[Any, ...]
+
+
+def summed(
+    rows: QuerySet[OwnedSummary],
+    keys: Sequence[str],
+    figures: Sequence[str],
+    owners: set[Owners] | None,
+) -> dict[Key, dict[str, int]]:
+    """``figures`` of the summary ``rows`` of a book added up per ``keys``."""
+    if owners is None:
+        groups = rows.values(*keys).annotate(**{figure: Sum(figure) for figure in figures})
+        return {
+            tuple(group[key] for key in keys): {figure: group[figure] for figure in figures}
+            for group in groups.order_by()
+        }
+    cs_owners = {cs_owner for cs_owner, _owner in owners if cs_owner is not None}
+    sales_owners = {owner for _cs_owner, owner in owners if owner is not None}
+    within = Q(cs_owner_id__in=cs_owners) | Q(owner_id__in=sales_owners)
+    if (None, None) in owners:
+        within |= Q(cs_owner_id=None, owner_id=None)
+    sums: dict[Key, dict[str, int]] = {}
+    for row in rows.filter(within).values("cs_owner_id", "owner_id", *keys, *figures):
+        if (row["cs_owner_id"], row["owner_id"]) not in owners:
+            continue
+        total = sums.setdefault(tuple(row[key] for key in keys), dict.fromkeys(figures, 0))
+        for figure in figures:
+            total[figure] += row[figure]
+    return sums
+
+
+def latest_band_date() -> date | None:
+    """The latest day of the health band summary (the health scores' latest day once the
+    ``cs-summary`` recompute has run after ``health``)."""
+    latest: date | None = BandCount.objects.aggregate(latest=Max("date"))["latest"]
+    return latest
+
+
+def health_distribution(owners: set[Owners] | None, day: date) -> Chart:
+    counts: dict[str, Any] = {
+        status: sums["accounts"]
+        for (status,), sums in summed(
+            BandCount.objects.filter(date=day), ["status"], ["accounts"], owners
+        ).items()
+    }
     total = sum(counts.values())
     rows = [
         {
@@ -319,58 +361,27 @@ def churn_reasons(accounts: QuerySet[Account], period: MonthRange) -> Chart:
     )
 
 
-class DaysBetween(Func):
-    """Whole days from the second date to the first, on SQLite and PostgreSQL."""
-
-    output_field = IntegerField()
-    arg_joiner = " - "
-    template = "(%(expressions)s)"  # PostgreSQL: date − date is a number of days
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
-
-
-def pre_churn_trajectory(accounts: QuerySet[Account], period: MonthRange) -> Chart:
+def pre_churn_trajectory(owners: set[Owners] | None, period: MonthRange) -> Chart:
     """Average health score of churned accounts by month (30 days) before their churn.
 
-    Summed in the database, one row per day before churn: the scores of every churned account
-    never travel to the page. An account that churned twice in the period counts from its latest
-    churn. Scores are summed in tenths, as integers, so the average is exact on every backend.
+    From the ``cs-summary`` recompute: scores summed in tenths per churn month, month of the
+    next churn and months before churn. An account that churned twice in the period counts
+    from its latest churn: the churn whose next one falls after the period.
     """
     assert period.start is not None and period.end is not None
-    churns = within_book(
-        ChurnRecord.objects.filter(
-            churned_on__gte=period.start, churned_on__lt=add_months(period.end, 1)
-        ),
-        accounts,
-    )
-    latest_churn = (
-        churns.filter(account=OuterRef("account")).order_by("-churned_on").values("churned_on")
-    )
-    # Grouped by days before churn, so each score row looks up its latest churn once; the
-    # months are added up here from the days that fall in the window.
-    days_before = (
-        HealthScore.objects.filter(
-            account__in=churns.values("account_id"),
-            date__gte=add_months(period.start, -PRE_CHURN_MONTHS),
-            score__isnull=False,
-        )
-        .annotate(days=DaysBetween(Subquery(latest_churn[:1]), F("date")))
-        .values("days")
-        .annotate(tenths=Sum(Round(F("score") * 10)), observations=Count("id"))
-    )
-    sums: dict[int, tuple[int, int]] = {}
-    for group in days_before:
-        days = group["days"]
-        if days is not None and 0 <= days // 30 <= PRE_CHURN_MONTHS:
-            tenths, observations = sums.get(days // 30, (0, 0))
-            sums[days // 30] = (tenths + int(group["tenths"]), observations + group["observations"])
+    sums = {
+        months: (total["tenths"], total["scores"])
+        for (months,), total in summed(
+            PreChurnScores.objects.filter(
+                Q(next_churn_month=None) | Q(next_churn_month__gt=period.end),
+                churn_month__gte=period.start,
+                churn_month__lte=period.end,
+            ),
+            ["months_before"],
+            ["tenths", "scores"],
+            owners,
+        ).items()
+    }
     rows = []
     for months in range(PRE_CHURN_MONTHS, -1, -1):
         tenths, observations = sums.get(months, (0, 0))
@@ -411,34 +422,18 @@ def pre_churn_trajectory(accounts: QuerySet[Account], period: MonthRange) -> Cha
     )
 
 
-def nps_trend(accounts: QuerySet[Account], period: MonthRange) -> Chart:
-    """NPS per month. Counted per day in the database (no date function runs per answer)
-    and added up per month here."""
+def nps_trend(owners: set[Owners] | None, period: MonthRange) -> Chart:
+    """NPS per month, from the answers counted per month by the ``cs-summary`` recompute."""
     assert period.start is not None and period.end is not None
-    days = (
-        within_book(
-            NpsResponse.objects.filter(
-                responded_on__gte=period.start, responded_on__lt=add_months(period.end, 1)
-            ),
-            accounts,
-        )
-        .values("responded_on")
-        .annotate(
-            responses=Count("id"),
-            promoters=Count("id", filter=Q(score__gte=9)),
-            detractors=Count("id", filter=Q(score__lte=6)),
-        )
-        .order_by("responded_on")
+    counts = summed(
+        NpsMonth.objects.filter(month__gte=period.start, month__lte=period.end),
+        ["month"],
+        ["responses", "promoters", "detractors"],
+        owners,
     )
-    months: dict[date, dict[str, Any]] = {}
-    for day in days:
-        month = day["responded_on"].replace(day=1)
-        row = months.setdefault(
-            month, {"month": month, "responses": 0, "promoters": 0, "detractors": 0}
-        )
-        for count in ("responses", "promoters", "detractors"):
-            row[count] += day[count]
-    rows = list(months.values())
+    rows: list[dict[str, Any]] = [
+        {"month": month, **counts[(month,)]} for (month,) in sorted(counts)
+    ]
     for row in rows:
         row["month_label"] = row["month"].strftime("%Y-%m")
         row["nps"] = (
@@ -481,12 +476,13 @@ def cs(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     period = month_range(request, today.replace(day=1))
     accounts = visible_accounts(request.user)
+    owners = book_owners(accounts)
     health_day = latest_health_date()
+    band_day = latest_band_date()
     charts: list[Chart] = []
-    risk: Table | None = None
-    if health_day is not None:
-        charts.append(health_distribution(accounts, health_day))
-        risk = risk_list(accounts, health_day)
+    if band_day is not None:
+        charts.append(health_distribution(owners, band_day))
+    risk = None if health_day is None else risk_list(accounts, health_day)
     charts.append(
         open_pipeline_by_stage(
             # By pipeline id, so the deals' pipeline index finds them without a table scan.
@@ -498,9 +494,9 @@ def cs(request: HttpRequest) -> HttpResponse:
             _("Upsell pipeline by stage"),
         )
     )
-    charts += [nps_trend(accounts, period), churn_reasons(accounts, period)]
-    if health_day is not None:
-        charts.append(pre_churn_trajectory(accounts, period))
+    charts += [nps_trend(owners, period), churn_reasons(accounts, period)]
+    if band_day is not None:
+        charts.append(pre_churn_trajectory(owners, period))
     lists = [table for table in (risk, renewals(accounts, today), onboarding(accounts)) if table]
     tables = lists + [chart.table for chart in charts if chart.table is not None]
     if wants_export(request):

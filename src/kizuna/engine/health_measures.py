@@ -6,10 +6,13 @@ row it leaves out means "no data" (the scorecard decides what that costs). ``obs
 the date of the newest input the value rests on, so a scorecard can treat old data as missing.
 
 Measures are registered in :data:`MEASURES`; our defaults use the same :func:`register_measure`
-that an extension would. Every measure is exact for any set of as-of dates in one query: sums
-over a trailing window are step functions of T, computed as running totals of +/- deltas
-(``running_totals``), so a year of daily history costs one sort per measure, not 365 scans.
-The formulas and windows are documented in ``docs/health.md``.
+that an extension would. Every measure is exact for any set of as-of dates in one query, so a
+year of daily history costs one sorted pass per measure, not 365 scans. The usage measures read
+``usage_daily`` once each (:func:`trailing_values`): the grid rows join the usage rows in one
+window pass whose ``RANGE`` frames give every trailing sum, and the latest value of a column is a
+running sum of its changes; for a few dates the usage rows are joined to the dates and grouped
+instead. The sparser inputs use running totals of +/- deltas (:func:`running_totals`). The
+formulas and windows are documented in ``docs/health.md``.
 """
 
 from __future__ import annotations
@@ -153,6 +156,8 @@ class AsOfGrid:
     dates: ir.Table
     first: date
     last: date
+    count: int
+    """How many as-of dates."""
 
 
 MeasureFunction = Callable[[HealthInputs, AsOfGrid, Mapping[str, Any]], ir.Table]
@@ -226,7 +231,9 @@ def as_of_grid(inputs: HealthInputs, dates: Sequence[date]) -> AsOfGrid:
         customers = ibis.union(*ids, distinct=True)
         grid = customers.cross_join(dates_table).mutate(customer_since=ibis.null("date"))
     grid = grid.select("customer_id", "as_of", "customer_since")
-    return AsOfGrid(table=grid, dates=dates_table, first=unique[0], last=unique[-1])
+    return AsOfGrid(
+        table=grid, dates=dates_table, first=unique[0], last=unique[-1], count=len(unique)
+    )
 
 
 def _recurring_items(subscriptions: ir.Table) -> ir.Table:
@@ -311,6 +318,143 @@ def shifted_window_deltas(
     return ibis.union(enter, leave.filter(leave.day <= grid.last))
 
 
+@dataclass(frozen=True)
+class Trailing:
+    """An aggregate (``sum`` or ``max``) of ``column`` over a customer's events dated in
+    (T − shift − days, T − shift]; with ``days=None``, over all events up to T − shift."""
+
+    column: str
+    days: int | None
+    shift_days: int = 0
+    how: Literal["sum", "max"] = "sum"
+
+
+FEW_DATES = 8
+"""Up to this many as-of dates, :func:`trailing_values` joins the events to the dates and
+groups; with more, one windowed pass over events and grid rows costs less."""
+
+
+def trailing_values(
+    grid: AsOfGrid, events: Sequence[ir.Table], values: Mapping[str, Trailing]
+) -> ir.Table:
+    """``customer_id, as_of`` and one column per ``values`` entry, for every grid row.
+
+    ``events`` are tables of ``customer_id``, ``date`` and some of the aggregated columns (the
+    others count as null); callers prune them to the dates that can matter. A sum over no events
+    is 0; a max over none is null.
+
+    For a history (many dates), one sorted pass computes every aggregate: the grid rows are
+    appended to the events and each aggregate is a window over day numbers with a ``RANGE``
+    frame (the events of T − shift are peers of the grid row, so they are in). For a few dates,
+    the windowed pass would still run over every event, so the events are joined to the dates
+    whose spans hold them and grouped instead.
+    """
+    columns = sorted({spec.column for spec in values.values()})
+
+    def shaped(table: ir.Table, as_of: ir.Value, day: ir.Value) -> ir.Table:
+        return table.select(
+            "customer_id",
+            as_of=as_of,
+            day=day,
+            **{
+                column: table[column].cast("float64")
+                if column in table.columns
+                else ibis.null("float64")
+                for column in columns
+            },
+        )
+
+    parts = [shaped(table, ibis.null("date"), day_number(table.date)) for table in events]
+    if grid.count <= FEW_DATES:
+        return _trailing_by_dates(grid, ibis.union(*parts).drop("as_of"), values)
+    rows = shaped(grid.table, grid.table.as_of, day_number(grid.table.as_of))
+    stream = ibis.union(*parts, rows)
+
+    def aggregate(spec: Trailing) -> ir.Value:
+        start = None if spec.days is None else -(spec.shift_days + spec.days - 1)
+        frame = ibis.window(
+            group_by=stream.customer_id, order_by=stream.day, range=(start, -spec.shift_days)
+        )
+        column = stream[spec.column]
+        if spec.how == "max":
+            return column.max().over(frame)
+        return column.sum().over(frame).fill_null(0.0)
+
+    stream = stream.mutate(**{name: aggregate(spec) for name, spec in values.items()})
+    at_grid = stream.filter(stream.as_of.notnull())
+    return at_grid.select("customer_id", "as_of", *values)
+
+
+def _trailing_by_dates(
+    grid: AsOfGrid, events: ir.Table, values: Mapping[str, Trailing]
+) -> ir.Table:
+    """:func:`trailing_values` for a few dates: events × the dates whose spans hold them, grouped
+    per customer and date, then matched to the grid rows."""
+    dates = grid.dates.select("as_of", point=day_number(grid.dates.as_of))
+    specs = list(values.values())
+    conditions = [events.day <= dates.point - min(spec.shift_days for spec in specs)]
+    if all(spec.days is not None for spec in specs):
+        reach = max(spec.shift_days + (spec.days or 0) - 1 for spec in specs)
+        conditions.append(events.day >= dates.point - reach)
+    pairs = events.join(dates, conditions)
+
+    def aggregate(spec: Trailing) -> ir.Value:
+        inside = pairs.day <= pairs.point - spec.shift_days
+        if spec.days is not None:
+            inside &= pairs.day >= pairs.point - (spec.shift_days + spec.days - 1)
+        column = pairs[spec.column]
+        return column.max(where=inside) if spec.how == "max" else column.sum(where=inside)
+
+    totals = pairs.group_by("customer_id", "as_of").aggregate(
+        **{name: aggregate(spec) for name, spec in values.items()}
+    )
+    rows = grid.table.left_join(totals, ["customer_id", "as_of"])
+    return rows.select(
+        grid.table.customer_id,
+        grid.table.as_of,
+        **{
+            name: rows[name] if spec.how == "max" else rows[name].fill_null(0.0)
+            for name, spec in values.items()
+        },
+    )
+
+
+def in_span(events: ir.Table, grid: AsOfGrid, days: int, shift_days: int = 0) -> ir.BooleanValue:
+    """Whether an event is dated in (T − shift − days, T − shift] for at least one as-of date:
+    the events a trailing aggregate over that span can see."""
+    lower = grid.first - timedelta(days=shift_days + days - 1)
+    return events.date.between(lower, grid.last - timedelta(days=shift_days))
+
+
+def latest_value_events(events: ir.Table, column: str) -> ir.Table:
+    """``events`` with ``{column}_change`` and ``{column}_day`` for :func:`latest_value`: on each
+    event with a value, the change from the customer's previous event with a value (which
+    telescopes over a running sum to the latest value) and its day number; null on the others.
+    Events must have one row per customer and date."""
+    change, day = f"{column}_change", f"{column}_day"
+    kept = events.filter(events[column].notnull())
+    value = kept[column].cast("float64")
+    previous = value.lag().over(group_by=kept.customer_id, order_by=kept.date)
+    with_value = kept.mutate(
+        **{change: value - previous.fill_null(0.0), day: day_number(kept.date)}
+    )
+    without = events.filter(events[column].isnull()).mutate(
+        **{change: ibis.null("float64"), day: ibis.null("int64")}
+    )
+    return ibis.union(with_value, without)
+
+
+def latest_value(column: str, lookback_days: int, shift_days: int = 0) -> tuple[Trailing, Trailing]:
+    """The :func:`trailing_values` of the latest ``column`` dated in (T − shift − lookback,
+    T − shift], over :func:`latest_value_events` of the events :func:`in_span` (this span and
+    possibly others): the value (the running sum of the changes up to T − shift), which counts only
+    when the second, the day number of the latest event within the span, is not null."""
+    return (
+        Trailing(f"{column}_change", None, shift_days),
+        Trailing(f"{column}_day", lookback_days, shift_days, "max"),
+    )
+
+
 def running_totals(grid: AsOfGrid, accumulators: Mapping[str, ir.Table]) -> ir.Table:
     """For every grid row, Σ delta over rows dated ≤ as_of, one column per accumulator.
 
@@ -387,9 +531,10 @@ def login_frequency(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, A
     usage = inputs.usage_daily
     assert usage is not None
     window = int(params["window_days"])
-    login_days = usage.filter(usage.logins > 0).select("customer_id", "date").distinct()
-    login_days = login_days.mutate(one=ibis.literal(1))
-    totals = running_totals(grid, {"days": window_deltas(login_days, login_days.one, window, grid)})
+    # One usage row per account and day, so counting rows with logins counts days.
+    login_days = usage.filter(in_span(usage, grid, window))
+    login_days = login_days.mutate(login_day=ibis.ifelse(login_days.logins > 0, 1, 0))
+    totals = trailing_values(grid, [login_days], {"days": Trailing("login_day", window)})
     values = _result(totals, totals.days / (window / 7))
     return _with_observed(values.drop("observed_on"), feed_freshness(usage, "date", grid))
 
@@ -565,6 +710,12 @@ def _contracted_seat_deltas(
     return ibis.union(start, end.filter(end.day <= grid.last))
 
 
+def _contracted_seat_events(subscriptions: ir.Table, grid: AsOfGrid) -> ir.Table:
+    """``customer_id, date, seats``: changes of contracted seats, for :func:`trailing_values`."""
+    deltas = _contracted_seat_deltas(subscriptions, grid)
+    return deltas.select("customer_id", date=deltas.day, seats=deltas.delta)
+
+
 def contracted_seats(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any]) -> ir.Table:
     """Contracted seats on T: the sum of ``quantity`` over in-service recurring subscription
     items with a plan. Missing when the account has none."""
@@ -583,25 +734,27 @@ def active_user_rate(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, 
     if usage is None or subscriptions is None:
         return _empty(grid)
     window = int(params["window_days"])
-    counted = usage.filter(usage.active_users_30d.notnull()).mutate(one=ibis.literal(1))
-    any_row = usage.mutate(one=ibis.literal(1))
-    totals = running_totals(
+    recent = usage.filter(in_span(usage, grid, window))
+    users, users_seen = latest_value("active_users_30d", window)
+    totals = trailing_values(
         grid,
+        [
+            latest_value_events(recent.mutate(row=ibis.literal(1)), "active_users_30d"),
+            _contracted_seat_events(subscriptions, grid),
+        ],
         {
-            "users": latest_value_deltas(
-                counted, counted.active_users_30d, grid, lookback_days=window
-            ),
-            "counted": window_deltas(counted, counted.one, window, grid),
-            "rows": window_deltas(any_row, any_row.one, window, grid),
-            "seats": _contracted_seat_deltas(subscriptions, grid),
+            "rows": Trailing("row", window),
+            "users": users,
+            "users_seen": users_seen,
+            "seats": Trailing("seats", None),
         },
     )
+    totals = totals.filter(totals.seats > 0)
     users = ibis.cases(
-        (totals.counted > 0.5, totals.users),
+        (totals.users_seen.notnull(), totals.users),
         (totals.rows < 0.5, 0.0),
         else_=ibis.null("float64"),
     )
-    totals = totals.filter(totals.seats > 0)
     values = _result(totals, 100.0 * users / totals.seats).drop("observed_on")
     values = values.filter(values.value.notnull())
     return _with_observed(values, feed_freshness(usage, "date", grid))
@@ -640,30 +793,39 @@ def seat_growth(inputs: HealthInputs, grid: AsOfGrid, params: Mapping[str, Any])
     ``lookback_days`` days up to T − window. Accounts that report no ``seats_in_use`` in either
     span use contracted seats instead. Missing when the earlier value is absent or zero."""
     window, lookback = int(params["window_days"]), int(params["lookback_days"])
-    accumulators: dict[str, ir.Table] = {}
+    events: list[ir.Table] = []
+    aggregates: dict[str, Trailing] = {}
     freshness = None
     if (usage := inputs.usage_daily) is not None:
-        seats = usage.filter(usage.seats_in_use.notnull()).mutate(one=ibis.literal(1))
-        accumulators["now"] = latest_value_deltas(
-            seats, seats.seats_in_use, grid, lookback_days=lookback
-        )
-        accumulators["now_reported"] = window_deltas(seats, seats.one, lookback, grid)
-        accumulators["before"] = latest_value_deltas(
-            seats, seats.seats_in_use, grid, lookback_days=lookback, shift_days=window
-        )
-        accumulators["before_reported"] = shifted_window_deltas(
-            seats, seats.one, lookback, grid, window
-        )
+        # Both spans in one set of events: the running sum telescopes to the latest value.
+        spans = in_span(usage, grid, lookback) | in_span(usage, grid, lookback, window)
+        reports = latest_value_events(usage.filter(spans), "seats_in_use")
+        events.append(reports)
+        now, now_seen = latest_value("seats_in_use", lookback)
+        before, before_seen = latest_value("seats_in_use", lookback, window)
+        aggregates |= {
+            "now": now,
+            "now_seen": now_seen,
+            "before": before,
+            "before_seen": before_seen,
+        }
         freshness = feed_freshness(usage, "date", grid)
     if (subscriptions := inputs.subscriptions) is not None:
-        accumulators["contracted_now"] = _contracted_seat_deltas(subscriptions, grid)
-        accumulators["contracted_before"] = _contracted_seat_deltas(subscriptions, grid, window)
-    totals = running_totals(grid, accumulators)
+        events.append(_contracted_seat_events(subscriptions, grid))
+        aggregates |= {
+            "contracted_now": Trailing("seats", None),
+            "contracted_before": Trailing("seats", None, window),
+        }
+    totals = trailing_values(grid, events, aggregates)
 
     def total(name: str) -> ir.NumericValue:
-        return totals[name] if name in accumulators else ibis.literal(0.0)
+        return totals[name] if name in aggregates else ibis.literal(0.0)
 
-    reported = (total("now_reported") > 0.5) & (total("before_reported") > 0.5)
+    reported = (
+        totals.now_seen.notnull() & totals.before_seen.notnull()
+        if usage is not None
+        else ibis.literal(False)
+    )
     totals = totals.mutate(
         now=ibis.ifelse(reported, total("now"), total("contracted_now")),
         before=ibis.ifelse(reported, total("before"), total("contracted_before")),

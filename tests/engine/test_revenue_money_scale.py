@@ -84,3 +84,33 @@ def test_decimal_path_when_the_data_needs_it(revenue: Revenue) -> None:
         ("2024-02", "none", Decimal(0), Decimal(1313)),
         ("2024-03", "churned", Decimal(-1313), Decimal(0)),
     ]
+
+
+def test_an_operand_that_would_overflow_when_scaled_keeps_decimals() -> None:
+    # 24,018,000 with six places in use: 24,018,000 × 10⁶ (held) × 10⁶ (scaled) > 2⁶³.
+    places = InputPlaces(quantity=0, unit_price=6, discount_percent=0, discount_amount=0)
+    assert not _scale(places, largest_operand=24_018_000.0, items_bound=1.0).integer
+    assert _scale(WHOLE, largest_operand=24_018_000.0, items_bound=1.0).integer
+
+
+def test_large_prices_are_exact_on_either_path(revenue: Revenue) -> None:
+    # An annual contract of ¥24,018,000 (MRR 2,001,500) beside a price that uses six places.
+    rows = [
+        revenue.item("big", "24018000", "2024-01-01", "2024-03-01", interval="year"),
+        revenue.item("fine", "1000.000001", "2024-02-01"),
+    ]
+    result = revenue.compute(rows)
+    assert not result.scale.integer
+    assert revenue.movements(result, "big") == [
+        ("2024-01", "new", Decimal(2_001_500), Decimal(2_001_500)),
+        ("2024-02", "none", Decimal(0), Decimal(2_001_500)),
+        ("2024-03", "churned", Decimal(-2_001_500), Decimal(0)),
+    ]
+    whole = revenue.compute(rows[:1])
+    assert whole.scale.integer
+    assert revenue.movements(whole, "big")[0] == (
+        "2024-01",
+        "new",
+        Decimal(2_001_500),
+        Decimal(2_001_500),
+    )

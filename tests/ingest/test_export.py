@@ -12,9 +12,11 @@ import pytest
 from django.core.management import call_command
 
 from kizuna.billing.models import Invoice, PeriodKind, RevenueKpi
+from kizuna.crm.models import Account
 from kizuna.ingest.csv_import import import_folder
 from kizuna.ingest.export import EXPORT_FILES
 from kizuna.sources.recompute import run_subject
+from kizuna.usage.models import SuccessGoal
 
 
 @pytest.mark.django_db
@@ -66,3 +68,37 @@ def test_invoices_export_their_one_off_part(tmp_path: Path) -> None:
         "196200.000000",
         "150000.000000",
     )
+
+
+@pytest.mark.django_db
+def test_success_goals_export_in_the_import_format(tmp_path: Path) -> None:
+    import_folder(Path(__file__).parent / "data" / "good")
+    account = Account.objects.get(external_id="C001")
+    reached = SuccessGoal.objects.create(
+        account=account,
+        goal="Close the books in 3 days",
+        set_on=date(2024, 4, 1),
+        achieved_on=date(2024, 6, 28),
+    )
+    SuccessGoal.objects.create(account=account, goal="Paperless invoices")
+    call_command("export", str(tmp_path / "export"), stdout=StringIO())
+    with (tmp_path / "export" / "success_goals.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows == [
+        {
+            "goal_id": str(reached.pk),
+            "customer_id": str(account.pk),
+            "goal": "Close the books in 3 days",
+            "target": "",
+            "set_on": "2024-04-01",
+            "achieved_on": "2024-06-28",
+        },
+        {
+            "goal_id": str(reached.pk + 1),
+            "customer_id": str(account.pk),
+            "goal": "Paperless invoices",
+            "target": "",
+            "set_on": "",
+            "achieved_on": "",
+        },
+    ]

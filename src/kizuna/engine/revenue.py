@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -182,10 +182,13 @@ def integer_scale(
     scale = MoneyScale(interval_lcm, places, amount_places, rate_places)
     rate = max(largest_rate, 1.0) * scale.rate_scale
     amounts = 10**amount_places * interval_lcm
+    # :func:`whole` scales an operand held with 6 decimals by 10^places in 64 bits.
+    widest = 10 ** (6 + max(amount_places, *astuple(places)))
     bound = max(
         items_bound * amounts * rate,
         spend_bound * PERCENT * MONTHS_PER_YEAR * amounts * rate,
-        largest_operand * 10**6 * PERCENT,
+        largest_operand * widest * PERCENT,
+        spend_bound * widest,
     )
     return scale if bound < INTEGER_LIMIT else decimal
 
@@ -193,8 +196,8 @@ def integer_scale(
 def whole(value: ir.DecimalValue, places: int) -> ir.IntegerValue:
     """A decimal that has at most ``places`` decimals as the exact integer count of
     10^-``places``. Narrowed to 18 digits first (the bound of :func:`integer_scale` keeps
-    every operand below 10¹²): scaling a 64-bit decimal is about 25 times faster than a
-    128-bit one on DuckDB."""
+    every operand × 10^(6 + places) within 64 bits): scaling a 64-bit decimal is about 25
+    times faster than a 128-bit one on DuckDB."""
     return (value.cast(NARROW) * 10**places).cast(INTEGER)
 
 

@@ -29,6 +29,7 @@ from kizuna.engine.cohorts import cohort_retention
 from kizuna.engine.revenue import (
     PERCENT,
     PERIODS_PER_YEAR,
+    WIDE,
     InputPlaces,
     MoneyScale,
     RevenueInputError,
@@ -44,7 +45,6 @@ from kizuna.engine.revenue import (
     mrr_movements,
     native_mrr,
     service_rows,
-    whole,
 )
 from kizuna.engine.revenue_kpis import (
     Period,
@@ -328,11 +328,13 @@ def _places(value: ir.DecimalValue) -> ir.IntegerValue:
     """Decimal places a 6-place decimal uses, rounded up to 0, 2, 4 or 6 (0 for 12.000000, 2 for
     0.990000 and 0.5): more places than used are still exact, and fewer cases keep the survey
     cheap to build. 6 for magnitudes of 10¹² or more, which integer money does not take."""
-    millionths = whole(value, 6)
+    small = value.abs() < 10**12
+    # Scaled in 128 bits: 10¹² × 10⁶ does not fit a 64-bit decimal's 18 digits.
+    millionths = (ibis.cases((small, value), else_=0).cast(WIDE) * 10**6).cast("int64")
     used = ibis.cases(
         *[(millionths % 10 ** (6 - places) == 0, places) for places in (0, 2, 4)], else_=6
     )
-    return ibis.cases((value.abs() < 10**12, used), else_=6)
+    return ibis.cases((small, used), else_=6)
 
 
 def _survey(

@@ -31,6 +31,7 @@ from kizuna.sources.csv_usage import (
     FEATURE_USAGE_COLUMNS,
     FEATURES_COLUMNS,
     NPS_COLUMNS,
+    SUCCESS_GOALS_COLUMNS,
     TICKETS_COLUMNS,
     USAGE_DAILY_COLUMNS,
 )
@@ -96,6 +97,7 @@ EXPORT_FILES: tuple[ExportFile, ...] = (
     ExportFile("nps.csv", lambda: store_tables.nps(NPS_COLUMNS)),
     ExportFile("activities.csv", lambda: store_tables.activities(ACTIVITIES_COLUMNS)),
     ExportFile("churns.csv", lambda: store_tables.churns(CHURN_COLUMNS)),
+    ExportFile("success_goals.csv", lambda: store_tables.success_goals(SUCCESS_GOALS_COLUMNS)),
     ExportFile("deals.csv", store_deals.deals),
     ExportFile("deal_stage_history.csv", store_deals.stage_history),
     ExportFile("results/customer_mrr.csv", _customer_mrr),

@@ -24,7 +24,6 @@ from kizuna.pipeline.models import DealStageChange
 from kizuna.playbooks.conditions import ATTRIBUTE_SCHEMA
 from kizuna.playbooks.triggers import CHURN_SCHEMA, HEALTH_SCHEMA, STAGE_CHANGE_SCHEMA, Loader
 from kizuna.sources import store_tables
-from kizuna.sources.csv_reader import to_arrow
 from kizuna.sources.csv_usage import (
     ACTIVITIES_COLUMNS,
     CONTACTS_COLUMNS,
@@ -36,7 +35,6 @@ from kizuna.sources.csv_usage import (
     TICKETS_COLUMNS,
     USAGE_DAILY_COLUMNS,
 )
-from kizuna.usage.models import SuccessGoal
 
 # Band and crossing triggers look back a week by default; one more week of history gives each
 # day in that week the score before it.
@@ -151,22 +149,6 @@ def account_attributes_table(mrr_table: pa.Table, health_table: pa.Table) -> pa.
     return pa.table(values, schema=ATTRIBUTE_SCHEMA.to_pyarrow())
 
 
-def success_goals_table() -> pa.Table:
-    """The customers' success goals in the shape of ``success_goals.csv``."""
-    rows = SuccessGoal.objects.order_by("pk").values_list(
-        "pk", "account_id", "goal", "target", "set_on", "achieved_on"
-    )
-    values: dict[str, list[Any]] = {column.name: [] for column in SUCCESS_GOALS_COLUMNS}
-    for goal_id, account_id, goal, target, set_on, achieved_on in rows.iterator(chunk_size=20000):
-        values["goal_id"].append(str(goal_id))
-        values["customer_id"].append(str(account_id))
-        values["goal"].append(goal)
-        values["target"].append(target or None)
-        values["set_on"].append(set_on)
-        values["achieved_on"].append(achieved_on)
-    return to_arrow(values, SUCCESS_GOALS_COLUMNS)
-
-
 def churns_table() -> pa.Table:
     rows = list(ChurnRecord.objects.values_list("account_id", "churned_on", "reason"))
     return pa.table(
@@ -248,7 +230,7 @@ class StoreSnapshot:
             "contacts": lambda: store_tables.contacts(CONTACTS_COLUMNS),
             "customer_mrr": lambda: self.customer_mrr,
             "health": lambda: self.latest_health.select(["customer_id", "score"]),
-            "success_goals": success_goals_table,
+            "success_goals": lambda: store_tables.success_goals(SUCCESS_GOALS_COLUMNS),
         }
         tables = {name: read() for name, read in readers.items()}
         return {name: table for name, table in tables.items() if table.num_rows}

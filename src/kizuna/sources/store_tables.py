@@ -18,7 +18,14 @@ from django.utils import timezone
 from kizuna.billing.models import FxRate, Invoice, MarketingSpend, SubscriptionItem
 from kizuna.crm.models import Account, Activity, ChurnRecord, Contact
 from kizuna.sources.csv_reader import Column, to_arrow
-from kizuna.usage.models import Feature, FeatureUsage, NpsResponse, Ticket, UsageDaily
+from kizuna.usage.models import (
+    Feature,
+    FeatureUsage,
+    NpsResponse,
+    SuccessGoal,
+    Ticket,
+    UsageDaily,
+)
 
 
 def local_naive(moment: datetime | None) -> datetime | None:
@@ -213,3 +220,15 @@ def churns(columns: Sequence[Column]) -> pa.Table:
     fields = {column.name: column.name for column in columns} | {"customer_id": "account_id"}
     rows = ChurnRecord.objects.values_list(*(fields[c.name] for c in columns))
     return _table(columns, rows, {"customer_id": _text})
+
+
+def success_goals(columns: Sequence[Column]) -> pa.Table:
+    fields = {column.name: column.name for column in columns} | {
+        "goal_id": "pk",
+        "customer_id": "account_id",
+    }
+    rows = SuccessGoal.objects.order_by("pk").values_list(*(fields[c.name] for c in columns))
+    # An empty target is stored as "" but read from CSV as missing.
+    return _table(
+        columns, rows, {"goal_id": _text, "customer_id": _text, "target": lambda v: v or None}
+    )

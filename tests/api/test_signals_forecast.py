@@ -1,4 +1,4 @@
-"""`GET /api/signals` (detected on request) and `GET /api/forecast` (stored results), scoped."""
+"""`GET /api/signals` (stored by the playbook run) and `GET /api/forecast`, scoped."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from kizuna.api.tokens import create_token
 from kizuna.billing.models import Product, Subscription, SubscriptionItem
 from kizuna.crm.models import Account, Profile, Role, Team
 from kizuna.pipeline.models import ForecastResult
+from kizuna.playbooks.runner import run_playbooks
 from kizuna.usage.models import UsageDaily
 
 AS_OF = date(2024, 7, 12)
@@ -28,7 +29,8 @@ def _active_users(account: Account, first: date, days: int, users: int) -> None:
 
 def _usage_drops(world: World) -> None:
     """Both accounts: 10 active users a day in the previous 30 days, 6 in the last 30 (a plan
-    without seats, so the rate is the plain average of active users)."""
+    without seats, so the rate is the plain average of active users), and the playbook run as
+    of the last day, which stores the signals."""
     subscription = Subscription.objects.create(
         account=world.account_b, currency="USD", started_on=date(2024, 1, 1), external_id="SB"
     )
@@ -43,14 +45,15 @@ def _usage_drops(world: World) -> None:
     for account in (world.account_a, world.account_b):
         _active_users(account, AS_OF - timedelta(days=59), 30, 10)
         _active_users(account, AS_OF - timedelta(days=29), 30, 6)
+    run_playbooks(AS_OF)
 
 
 @pytest.mark.django_db
-def test_signals_are_detected_as_of_a_day_on_visible_accounts_only(client: Client) -> None:
+def test_signals_stored_by_the_run_on_visible_accounts_only(client: Client) -> None:
     world = make_world()
     _usage_drops(world)
 
-    own = client.get("/api/signals?as_of=2024-07-12", **bearer(world.csm_a_token))  # type: ignore[arg-type]
+    own = client.get("/api/signals", **bearer(world.csm_a_token))  # type: ignore[arg-type]
     everything = client.get("/api/signals?as_of=2024-07-12", **bearer(world.executive_token))  # type: ignore[arg-type]
 
     assert own.status_code == 200
@@ -63,6 +66,7 @@ def test_signals_are_detected_as_of_a_day_on_visible_accounts_only(client: Clien
                 "level": "high",
                 "occurrence": "2024-07",
                 "occurred_on": "2024-07-12",
+                "as_of": "2024-07-12",
                 "detail": {
                     "drop_percent": 40.0,
                     "active_users": 6.0,
@@ -105,6 +109,16 @@ def test_signal_filters(client: Client, query: str, count: int) -> None:
     assert response.json()["count"] == count
     if "offset=1" in query:
         assert [item["account_id"] for item in response.json()["items"]] == [world.account_b.pk]
+
+
+@pytest.mark.django_db
+def test_signals_of_a_day_no_run_stored_are_none(client: Client) -> None:
+    world = make_world()
+    before_any_run = client.get("/api/signals", **bearer(world.executive_token))  # type: ignore[arg-type]
+    _usage_drops(world)
+    other_day = client.get("/api/signals?as_of=2024-07-11", **bearer(world.executive_token))  # type: ignore[arg-type]
+    assert before_any_run.json() == {"items": [], "count": 0}
+    assert other_day.json() == {"items": [], "count": 0}
 
 
 @pytest.mark.django_db

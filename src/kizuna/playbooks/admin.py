@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from kizuna.playbooks.models import (
     ActionLog,
     Alert,
+    DetectedSignal,
     Escalation,
     Notification,
     PlaybookSettings,
@@ -81,6 +82,14 @@ class AlertAdmin(ReadOnlyAdmin):
     list_filter = ["status", "signal", "level", "rule"]
     search_fields = ["account__name", "occurrence"]
     raw_id_fields = ["account", "owner", "tasks"]
+
+
+@admin.register(DetectedSignal)
+class DetectedSignalAdmin(ReadOnlyAdmin):
+    list_display = ["as_of", "account", "signal", "level", "occurred_on"]
+    list_filter = ["as_of", "signal", "level"]
+    search_fields = ["account__name"]
+    raw_id_fields = ["account", "run"]
 
 
 @admin.register(Notification)

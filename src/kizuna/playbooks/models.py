@@ -376,3 +376,47 @@ class PlaybookSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("Playbook settings"))
+
+
+class DetectedSignal(models.Model):
+    """A signal the playbook run detected as of its day, rule or no rule.
+
+    Each real run replaces its day's rows in one transaction, so a re-run never duplicates
+    them and readers (``GET /api/signals``) see one run's detection whole.
+    """
+
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="detected_signals",
+    )
+    signal = models.CharField(_("signal"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=10)
+    level = models.CharField(_("level"), max_length=10, blank=True, default="")
+    occurrence = models.CharField(_("occurrence"), max_length=200)
+    occurred_on = models.DateField(_("occurred on"))
+    as_of = models.DateField(_("detected as of"))
+    detail = models.JSONField(_("figures"), default=dict, blank=True)
+    run = models.ForeignKey(
+        RunLog,
+        verbose_name=_("detected by run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="detected_signals",
+    )
+
+    class Meta:
+        verbose_name = _("detected signal")
+        verbose_name_plural = _("detected signals")
+        ordering = ["as_of", "account", "signal", "occurrence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["as_of", "account", "signal", "occurrence"],
+                name="one_detected_signal_per_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.signal} ({self.occurrence}) as of {self.as_of}"

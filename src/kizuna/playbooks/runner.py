@@ -2,7 +2,8 @@
 
 ``run_playbooks(as_of)`` is what ``kizuna playbooks run`` and the daily job call:
 
-1. **Detect** every signal the enabled rules need, set-based in the engine (DuckDB).
+1. **Detect** every signal, set-based in the engine (DuckDB), and store them for the day
+   (:mod:`kizuna.playbooks.signal_store`); a dry run detects only those the enabled rules need.
 2. **Match** each rule: its trigger's candidate rows joined with the account attributes and
    filtered by its conditions, in one query per rule.
 3. **Cap**: an alert exists once per rule × account × occurrence; a rule's re-enrolment cap
@@ -60,6 +61,7 @@ from kizuna.playbooks.models import (
 )
 from kizuna.playbooks.recipients import People, resolve
 from kizuna.playbooks.rules import RuleSpec
+from kizuna.playbooks.signal_store import STORED_COUNT, store_signals
 from kizuna.playbooks.store_inputs import StoreSnapshot
 from kizuna.playbooks.triggers import TRIGGERS, Evaluation, Loader
 
@@ -184,14 +186,19 @@ def run_playbooks(
     try:
         snapshot = StoreSnapshot(as_of)
         thresholds = signal_settings(settings.signal_settings, state.calendar)
-        names = needed_signals(valid)
+        # A real run detects every signal, rule or no rule, and stores them for its day.
+        names = needed_signals(valid) if dry_run else list(SIGNAL_DETECTORS)
+        detection: list[pa.Table | None] = []
 
         def signals() -> pa.Table | None:
+            if detection:
+                return detection[0]
             began = time.perf_counter()
             inputs = signal_inputs if signal_inputs is not None else snapshot.signal_inputs()
             detected = detect_for_rules(inputs, as_of, thresholds, names)
             report.counts["signals"] = 0 if detected is None else detected.num_rows
             report.timings["detect"] = time.perf_counter() - began
+            detection.append(detected)
             return detected
 
         evaluation = Evaluation(as_of, thresholds, {**snapshot.loaders(signals), **(loaders or {})})
@@ -211,6 +218,11 @@ def run_playbooks(
         else:
             _write(accepted, decisions, state, say, report)
         report.timings["alerts_and_actions"] = time.perf_counter() - phase
+
+        if not dry_run:
+            phase = time.perf_counter()
+            report.counts[STORED_COUNT] = store_signals(as_of, signals(), state.log)
+            report.timings["store_signals"] = time.perf_counter() - phase
 
         phase = time.perf_counter()
         escalate_overdue(state, say, report)

@@ -48,7 +48,7 @@ PHRASES: dict[str, tuple[Promise, ...]] = {
     ),
     "success_target": (
         _("Close in 3 business days"),
-        _("100 % of invoices sent electronically"),
+        _("All invoices sent electronically"),
         _("Weekly report fully automated"),
         _("All branches active every week"),
     ),

@@ -61,6 +61,13 @@ def test_the_latest_prediction_shows_with_its_reasons(client: Client) -> None:
     assert "Predicted on 2024-06-30 by churn model #" in html
 
 
+def test_the_block_speaks_japanese(client: Client) -> None:
+    html = _page(client, _account_with_prediction(), "ja")
+    assert "解約リスク（90 日）: 23 %" in html
+    assert "NPS（平均スコア）: 4.5" in html
+    assert "予測期間内の更新" in html
+
+
 def test_no_prediction_no_block(client: Client) -> None:
     account = Account.objects.create(
         name="Globex GK", created_at=timezone.make_aware(datetime(2023, 1, 1))

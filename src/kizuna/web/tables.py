@@ -51,17 +51,22 @@ class QueryRows(Sequence[Row]):
     CHUNK = 2000
 
     def __init__(
-        self, query: QuerySet[Any], make_rows: Callable[[Sequence[Any]], list[Row]]
+        self,
+        query: QuerySet[Any],
+        make_rows: Callable[[Sequence[Any]], list[Row]],
+        count_query: QuerySet[Any] | None = None,
     ) -> None:
         self._query = query
         self._make_rows = make_rows
+        # The same rows without the joins the displayed columns need: cheaper to count.
+        self._count_query = query if count_query is None else count_query
         self._count: int | None = None
         self._head: list[Row] = []
         self._head_size = 0
 
     def __len__(self) -> int:
         if self._count is None:
-            self._count = self._query.count()
+            self._count = self._count_query.count()
         return self._count
 
     def head(self, size: int) -> list[Row]:

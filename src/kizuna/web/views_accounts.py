@@ -105,12 +105,16 @@ def accounts(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort") or "mrr"
     if sort not in SORTS:
         sort = "mrr"
-    chosen = with_current_mrr(form.apply(visible), month).order_by(*SORTS[sort], "pk")
+    matching = form.apply(visible)
+    chosen = with_current_mrr(matching, month).order_by(*SORTS[sort], "pk")
     title = _("Accounts")
     if wants_export(request) == "accounts":
         rows = account_rows(chosen.values(*VALUES).iterator(chunk_size=2000))
         return csv_response(Table("accounts", title, account_columns(), rows), "accounts")
-    page = Paginator(chosen.values(*VALUES), PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(chosen.values(*VALUES), PAGE_SIZE)
+    # Counted without the MRR and owner joins of the displayed columns: the same accounts.
+    paginator.count = matching.count()
+    page = paginator.get_page(request.GET.get("page"))
     table = Table(
         "accounts",
         title,

@@ -49,9 +49,9 @@ def inactive_days_threshold() -> int:
 
 def ranking(accounts: QuerySet[Account], month: date) -> Table:
     """Customers by MRR at ``month``, with their product count and plan."""
+    paying = within_book(CustomerMrr.objects.filter(month=month, mrr__gt=0), accounts)
     customers = (
-        within_book(CustomerMrr.objects.filter(month=month, mrr__gt=0), accounts)
-        .annotate(
+        paying.annotate(
             rank=Window(
                 RowNumber(), order_by=[F("mrr").desc(), F("account__name"), F("account_id")]
             )
@@ -93,7 +93,7 @@ def ranking(accounts: QuerySet[Account], month: date) -> Table:
             Column("account__plan", _("Plan")),
             Column("cross_sell", _("Cross-sell target")),
         ],
-        rows=QueryRows(customers, make_rows),
+        rows=QueryRows(customers, make_rows, count_query=paying),
         limit=100,
         empty=_("No paying customers."),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,8 @@ TIMELINE_LENGTH = 80
 HEALTH_HISTORY_DAYS = 180
 # "Why it changed" compares today's components with those this many days earlier.
 HEALTH_CHANGE_DAYS = 30
+# A history shorter than this is drawn over this many days, so its ticks are whole days.
+SHORT_HISTORY = timedelta(days=14)
 
 
 def movement_labels() -> dict[str, str]:
@@ -331,7 +333,13 @@ def health(account: Account, today: date) -> Health | None:
         [Series(_("Health score"), [row.score for row in history], COLORS["primary"], "line")],
         axis="number",
     )
-    figure.update_xaxes(type="date")
+    first, last = history[0].date, history[-1].date
+    if last - first < SHORT_HISTORY:
+        # Left to itself Plotly zooms a few days' points down to sub-second ticks.
+        first, last = first - SHORT_HISTORY / 2, last + SHORT_HISTORY / 2
+    figure.update_xaxes(
+        type="date", tickformat="%Y-%m-%d", range=[first.isoformat(), last.isoformat()]
+    )
     figure.update_yaxes(range=[0, 100])
     chart = embed(
         "chart-account-health",

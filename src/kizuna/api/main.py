@@ -10,6 +10,7 @@ from kizuna.api import (
     routes_deals,
     routes_forecast,
     routes_playbooks,
+    routes_predictions,
     routes_results,
     routes_signals,
     routes_usage,
@@ -39,5 +40,6 @@ for router in (
     routes_forecast.router,
     routes_playbooks.router,
     routes_signals.router,
+    routes_predictions.router,
 ):
     api.add_router("", router)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from django.db.models import Max
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -83,3 +85,15 @@ def churn_risk(account: Account) -> ChurnRisk | None:
         reasons=tuple(reason_text(reason) for reason in prediction.reasons),
         model=prediction.model_id,
     )
+
+
+def latest_prediction_day() -> date | None:
+    """The latest day a recompute stored churn predictions for; ``None`` before the first."""
+    latest: date | None = ChurnPrediction.objects.aggregate(latest=Max("as_of"))["latest"]
+    return latest
+
+
+def exact_probability(probability: float) -> Decimal:
+    """A stored probability as a decimal with the digits of its shortest representation
+    (``0.1``, not the binary expansion of the float)."""
+    return Decimal(repr(probability))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from kizuna.crm.models import Account, ChurnRecord
 from kizuna.health.models import BandCount, HealthScore, NpsMonth, PreChurnScores
@@ -109,10 +109,13 @@ def _churn_dates(churns: Iterable[tuple[int, date]]) -> dict[int, list[tuple[dat
     }
 
 
-def pre_churn_scores() -> list[PreChurnScores]:
-    """Scores of every churned account in the 30-day months before each of its churns, summed
-    in tenths (integers, so the page's averages are exact)."""
-    churns = _churn_dates(ChurnRecord.objects.values_list("account_id", "churned_on"))
+def pre_churn_scores(accounts: QuerySet[Account] | None = None) -> list[PreChurnScores]:
+    """Scores of every churned account (of ``accounts``, default all) in the 30-day months
+    before each of its churns, summed in tenths (integers, so the page's averages are exact)."""
+    records = ChurnRecord.objects.all()
+    if accounts is not None:
+        records = records.filter(account__in=accounts)
+    churns = _churn_dates(records.values_list("account_id", "churned_on"))
     owners: dict[int, Owners] = {
         pk: (cs_owner_id, owner_id)
         for pk, cs_owner_id, owner_id in Account.objects.filter(pk__in=list(churns)).values_list(
@@ -120,9 +123,9 @@ def pre_churn_scores() -> list[PreChurnScores]:
         )
     }
     sums: dict[tuple[date, date | None, Owners, int], list[int]] = {}
-    scores = HealthScore.objects.filter(
-        account__in=ChurnRecord.objects.values("account_id")
-    ).values_list("account_id", "date", "score")
+    scores = HealthScore.objects.filter(account__in=records.values("account_id")).values_list(
+        "account_id", "date", "score"
+    )
     for account_id, day, score in scores.iterator(chunk_size=BATCH):
         if score is None:  # a band without a score (insufficient data)
             continue

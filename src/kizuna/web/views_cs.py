@@ -1,4 +1,9 @@
-"""Customer-success dashboard (SPEC D3): health, risk, renewals, onboarding, churn and NPS."""
+"""Customer-success dashboard (SPEC D3): health, risk, renewals, onboarding, churn and NPS.
+
+The filters live in the URL: the period (``from``/``to``), a saved segment (``segment``),
+which narrows every figure to the segment's accounts within the reader's book, and how the
+risk list is ranked (``rank``: health score, or churn probability once predictions exist).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kizuna.crm.access import visible_accounts
+from kizuna.crm.access import visible_accounts, visible_segments
 from kizuna.crm.models import (
     Account,
     Activity,
@@ -27,21 +32,24 @@ from kizuna.crm.models import (
     Task,
     TaskStatus,
 )
-from kizuna.health.models import (
-    BandCount,
-    HealthScore,
-    HealthStatus,
-    NpsMonth,
-    OwnedSummary,
-    PreChurnScores,
-)
+from kizuna.health.models import BandCount, HealthScore, HealthStatus
 from kizuna.pipeline.models import Deal, Pipeline, PipelineKind
-from kizuna.sources.store_cs_summary import PRE_CHURN_MONTHS, Owners
+from kizuna.prediction.display import exact_probability, latest_prediction_day
+from kizuna.prediction.models import ChurnPrediction
 from kizuna.web.books import within_book
 from kizuna.web.charts import COLORS, Chart, Series, embed, series_figure
+from kizuna.web.cs_summaries import (
+    BookSummaries,
+    CsCounts,
+    SegmentCounts,
+    book_owners,
+    health_distribution,
+    nps_trend,
+    pre_churn_trajectory,
+)
 from kizuna.web.deals import open_pipeline_by_stage
 from kizuna.web.exports import export_response, wants_export
-from kizuna.web.filters import MonthRange, add_months, month_range
+from kizuna.web.filters import MonthRange, SegmentFilterForm, add_months, month_range
 from kizuna.web.tables import Column, QueryRows, Row, Table
 from kizuna.web.views_accounts import latest_mrr_month, with_current_mrr
 
@@ -53,14 +61,10 @@ DEFAULTS = {
 }
 # Rows each list shows on the page; "Download CSV" gives all of them.
 LIST_LIMIT = 50
-BAND_COLORS: dict[str, str] = {
-    HealthStatus.HEALTHY: "#1e7b3c",
-    HealthStatus.CAUTION: "#d9a300",
-    HealthStatus.RISK: "#e0701b",
-    HealthStatus.CRITICAL: "#b42318",
-    HealthStatus.ONBOARDING: "#56B4E9",
-    HealthStatus.INSUFFICIENT_DATA: "#999999",
-}
+# How the risk list can be ranked (``?rank=``): lowest health score first (the default), or
+# highest churn probability first.
+BY_SCORE = "score"
+BY_CHURN = "churn"
 
 
 def setting(name: str) -> Decimal:
@@ -72,48 +76,6 @@ def latest_health_date() -> date | None:
     return latest
 
 
-def book_owners(accounts: QuerySet[Account]) -> set[Owners] | None:
-    """The (CS owner, sales owner) pairs of a book of business; ``None`` for every account.
-
-    A book is made of owners (``kizuna.crm.access``), so its figures are the summary rows of
-    its owner pairs.
-    """
-    if not accounts.query.has_filters():
-        return None
-    return set(accounts.values_list("cs_owner_id", "owner_id").distinct())
-
-
-Key = tuple[Any, ...]
-
-
-def summed(
-    rows: QuerySet[OwnedSummary],
-    keys: Sequence[str],
-    figures: Sequence[str],
-    owners: set[Owners] | None,
-) -> dict[Key, dict[str, int]]:
-    """``figures`` of the summary ``rows`` of a book added up per ``keys``."""
-    if owners is None:
-        groups = rows.values(*keys).annotate(**{figure: Sum(figure) for figure in figures})
-        return {
-            tuple(group[key] for key in keys): {figure: group[figure] for figure in figures}
-            for group in groups.order_by()
-        }
-    cs_owners = {cs_owner for cs_owner, _owner in owners if cs_owner is not None}
-    sales_owners = {owner for _cs_owner, owner in owners if owner is not None}
-    within = Q(cs_owner_id__in=cs_owners) | Q(owner_id__in=sales_owners)
-    if (None, None) in owners:
-        within |= Q(cs_owner_id=None, owner_id=None)
-    sums: dict[Key, dict[str, int]] = {}
-    for row in rows.filter(within).values("cs_owner_id", "owner_id", *keys, *figures):
-        if (row["cs_owner_id"], row["owner_id"]) not in owners:
-            continue
-        total = sums.setdefault(tuple(row[key] for key in keys), dict.fromkeys(figures, 0))
-        for figure in figures:
-            total[figure] += row[figure]
-    return sums
-
-
 def latest_band_date() -> date | None:
     """The latest day of the health band summary (the health scores' latest day once the
     ``cs-summary`` recompute has run after ``health``)."""
@@ -121,62 +83,35 @@ def latest_band_date() -> date | None:
     return latest
 
 
-def health_distribution(owners: set[Owners] | None, day: date) -> Chart:
-    counts: dict[str, Any] = {
-        status: sums["accounts"]
-        for (status,), sums in summed(
-            BandCount.objects.filter(date=day), ["status"], ["accounts"], owners
-        ).items()
-    }
-    total = sum(counts.values())
-    rows = [
-        {
-            "status": label,
-            "count": counts.get(value, 0),
-            "share": Decimal(counts.get(value, 0)) / total if total else None,
-        }
-        for value, label in HealthStatus.choices
-    ]
-    figure = series_figure(
-        [str(row["status"]) for row in rows],
-        [
-            Series(_("Accounts"), [row["count"] for row in rows], color)
-            for color in [COLORS["primary"]]
-        ],
-        axis="number",
-    )
-    figure.update_traces(
-        marker_color=[BAND_COLORS[value] for value, _label in HealthStatus.choices]
-    )
-    figure.update_layout(showlegend=False)
-    table = Table(
-        key="health",
-        title=_("Health distribution"),
-        columns=[
-            Column("status", _("Band")),
-            Column("count", _("Accounts"), "number"),
-            Column("share", _("Share"), "percent"),
-        ],
-        rows=rows,
-    )
-    return embed(
-        "chart-health",
-        _("Health distribution"),
-        _("Number of accounts in each health band on %(date)s.") % {"date": day.isoformat()},
-        figure,
-        table,
-    )
-
-
-def risk_list(accounts: QuerySet[Account], day: date) -> Table:
+def risk_list(
+    accounts: QuerySet[Account], day: date, prediction_day: date | None, rank: str
+) -> Table:
+    """Accounts scored below the risk threshold on ``day``, with the churn probability of
+    ``prediction_day`` when there is one, ranked by score or (``rank`` = :data:`BY_CHURN`)
+    by that probability, accounts without one last."""
     threshold = setting("KIZUNA_RISK_SCORE")
     scores = (
         within_book(HealthScore.objects.filter(date=day, score__lt=threshold), accounts)
         .select_related("account", "account__cs_owner")
         # Only what the list shows: every risk row of the day goes through the sort.
         .only("account_id", "score", "status", "account__name", "account__cs_owner__username")
-        .order_by("score", "account__name", "account_id")
     )
+    order: tuple[Any, ...] = ("score",)
+    caption = _("score below %(score)s") % {"score": f"{threshold:.0f}"}
+    if prediction_day is not None:
+        scores = scores.annotate(
+            churn_probability=Subquery(
+                ChurnPrediction.objects.filter(
+                    account_id=OuterRef("account_id"), as_of=prediction_day
+                ).values("probability")[:1]
+            )
+        )
+        caption += " · " + _("churn probability as of %(date)s") % {
+            "date": prediction_day.isoformat()
+        }
+        if rank == BY_CHURN:
+            order = (F("churn_probability").desc(nulls_last=True), "score")
+    scores = scores.order_by(*order, "account__name", "account_id")
     labels = {value: str(label) for value, label in HealthStatus.choices}
 
     def make_rows(chunk: Sequence[HealthScore]) -> list[Row]:
@@ -209,6 +144,7 @@ def risk_list(accounts: QuerySet[Account], day: date) -> Table:
                     "account": score.account.name,
                     "url": reverse("account", args=[score.account_id]),
                     "score": score.score,
+                    "churn_probability": _probability(score),
                     "status": labels.get(score.status, score.status),
                     "cs_owner": owner.get_username() if owner else "",
                     "open_tasks": tasks,
@@ -218,23 +154,31 @@ def risk_list(accounts: QuerySet[Account], day: date) -> Table:
             )
         return rows
 
+    columns = [
+        Column("account", _("Account"), link="url"),
+        Column("score", _("Score"), "number"),
+        Column("status", _("Band")),
+        Column("cs_owner", _("CS owner")),
+        Column("open_tasks", _("Open tasks"), "number"),
+        Column("last_touch", _("Last contact"), "datetime"),
+        Column("response", _("Response status")),
+    ]
+    if prediction_day is not None:
+        columns.insert(2, Column("churn_probability", _("Churn probability"), "percent"))
     return Table(
         key="risk",
         title=_("Risk list"),
-        columns=[
-            Column("account", _("Account"), link="url"),
-            Column("score", _("Score"), "number"),
-            Column("status", _("Band")),
-            Column("cs_owner", _("CS owner")),
-            Column("open_tasks", _("Open tasks"), "number"),
-            Column("last_touch", _("Last contact"), "datetime"),
-            Column("response", _("Response status")),
-        ],
+        columns=columns,
         rows=QueryRows(scores, make_rows),
         limit=LIST_LIMIT,
-        caption_extra=_("score below %(score)s") % {"score": f"{threshold:.0f}"},
+        caption_extra=caption,
         empty=_("No account below the risk threshold."),
     )
+
+
+def _probability(score: HealthScore) -> Decimal | None:
+    probability: float | None = getattr(score, "churn_probability", None)
+    return None if probability is None else exact_probability(probability)
 
 
 def renewals(accounts: QuerySet[Account], today: date) -> Table:
@@ -361,128 +305,25 @@ def churn_reasons(accounts: QuerySet[Account], period: MonthRange) -> Chart:
     )
 
 
-def pre_churn_trajectory(owners: set[Owners] | None, period: MonthRange) -> Chart:
-    """Average health score of churned accounts by month (30 days) before their churn.
-
-    From the ``cs-summary`` recompute: scores summed in tenths per churn month, month of the
-    next churn and months before churn. An account that churned twice in the period counts
-    from its latest churn: the churn whose next one falls after the period.
-    """
-    assert period.start is not None and period.end is not None
-    sums = {
-        months: (total["tenths"], total["scores"])
-        for (months,), total in summed(
-            PreChurnScores.objects.filter(
-                Q(next_churn_month=None) | Q(next_churn_month__gt=period.end),
-                churn_month__gte=period.start,
-                churn_month__lte=period.end,
-            ),
-            ["months_before"],
-            ["tenths", "scores"],
-            owners,
-        ).items()
-    }
-    rows = []
-    for months in range(PRE_CHURN_MONTHS, -1, -1):
-        tenths, observations = sums.get(months, (0, 0))
-        rows.append(
-            {
-                "months_before": months,
-                "score": (Decimal(int(tenths)) / 10 / observations).quantize(Decimal("0.1"))
-                if observations
-                else None,
-                "observations": observations,
-            }
-        )
-    figure = series_figure(
-        [str(row["months_before"]) for row in rows],
-        [
-            Series(
-                _("Average health score"), [row["score"] for row in rows], COLORS["churned"], "line"
-            )
-        ],
-        axis="number",
-    )
-    figure.update_xaxes(title_text=_("Months before churn"))
-    return embed(
-        "chart-pre-churn",
-        _("Health score before churn"),
-        _("Average health score of accounts that churned in the period, by months before churn."),
-        figure,
-        Table(
-            key="pre_churn",
-            title=_("Health score before churn"),
-            columns=[
-                Column("months_before", _("Months before churn"), "number"),
-                Column("score", _("Average health score"), "number"),
-                Column("observations", _("Scores"), "number"),
-            ],
-            rows=rows,
-        ),
-    )
-
-
-def nps_trend(owners: set[Owners] | None, period: MonthRange) -> Chart:
-    """NPS per month, from the answers counted per month by the ``cs-summary`` recompute."""
-    assert period.start is not None and period.end is not None
-    counts = summed(
-        NpsMonth.objects.filter(month__gte=period.start, month__lte=period.end),
-        ["month"],
-        ["responses", "promoters", "detractors"],
-        owners,
-    )
-    rows: list[dict[str, Any]] = [
-        {"month": month, **counts[(month,)]} for (month,) in sorted(counts)
-    ]
-    for row in rows:
-        row["month_label"] = row["month"].strftime("%Y-%m")
-        row["nps"] = (
-            (Decimal(row["promoters"] - row["detractors"]) * 100 / row["responses"]).quantize(
-                Decimal("0.1")
-            )
-            if row["responses"]
-            else None
-        )
-    target = setting("KIZUNA_TARGET_NPS")
-    figure = series_figure(
-        [row["month_label"] for row in rows],
-        [Series(_("NPS"), [row["nps"] for row in rows], COLORS["primary"], "line")],
-        axis="number",
-        targets=[(_("Target %(value)s") % {"value": f"+{target:.0f}"}, target)],
-    )
-    return embed(
-        "chart-nps",
-        _("NPS trend"),
-        _("Net promoter score per month (promoters minus detractors, in points)."),
-        figure,
-        Table(
-            key="nps",
-            title=_("NPS trend"),
-            columns=[
-                Column("month_label", _("Month")),
-                Column("responses", _("Responses"), "number"),
-                Column("promoters", _("Promoters"), "number"),
-                Column("detractors", _("Detractors"), "number"),
-                Column("nps", _("NPS"), "number"),
-            ],
-            rows=rows,
-            empty=_("No NPS answers in this period."),
-        ),
-    )
-
-
 @login_required
 def cs(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     period = month_range(request, today.replace(day=1))
-    accounts = visible_accounts(request.user)
-    owners = book_owners(accounts)
+    segment_form = SegmentFilterForm(request.GET, visible_segments(request.user))
+    segment = segment_form.chosen()
+    accounts = segment_form.apply(visible_accounts(request.user))
+    # A book adds up its owners' summary rows; a segment cuts across owners: counted live.
+    counts: CsCounts = SegmentCounts(accounts) if segment else BookSummaries(book_owners(accounts))
     health_day = latest_health_date()
-    band_day = latest_band_date()
+    band_day = health_day if segment else latest_band_date()
+    prediction_day = latest_prediction_day()
+    rank = request.GET.get("rank") if prediction_day is not None else None
+    if rank not in (BY_SCORE, BY_CHURN):
+        rank = BY_SCORE
     charts: list[Chart] = []
     if band_day is not None:
-        charts.append(health_distribution(owners, band_day))
-    risk = None if health_day is None else risk_list(accounts, health_day)
+        charts.append(health_distribution(counts, band_day))
+    risk = None if health_day is None else risk_list(accounts, health_day, prediction_day, rank)
     charts.append(
         open_pipeline_by_stage(
             # By pipeline id, so the deals' pipeline index finds them without a table scan.
@@ -494,9 +335,12 @@ def cs(request: HttpRequest) -> HttpResponse:
             _("Upsell pipeline by stage"),
         )
     )
-    charts += [nps_trend(owners, period), churn_reasons(accounts, period)]
+    charts += [
+        nps_trend(counts, period, setting("KIZUNA_TARGET_NPS")),
+        churn_reasons(accounts, period),
+    ]
     if band_day is not None:
-        charts.append(pre_churn_trajectory(owners, period))
+        charts.append(pre_churn_trajectory(counts, period))
     lists = [table for table in (risk, renewals(accounts, today), onboarding(accounts)) if table]
     tables = lists + [chart.table for chart in charts if chart.table is not None]
     if wants_export(request):
@@ -509,6 +353,10 @@ def cs(request: HttpRequest) -> HttpResponse:
             "charts": charts,
             "lists": lists,
             "health_day": health_day,
+            "segment_form": segment_form,
+            "segment": segment,
+            "rank": rank if prediction_day is not None else None,
+            "ranks": [(BY_SCORE, _("Health score")), (BY_CHURN, _("Churn probability"))],
             "tables_on_demand": True,
         },
     )

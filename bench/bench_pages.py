@@ -2,6 +2,7 @@
 
 Run against a store with data (e.g. after `make demo`):
     KIZUNA_DATA_DIR=var .venv/bin/python bench/bench_pages.py [--repeat 20] [--user demo]
+        [--page /accounts/?sort=name ...]
 Requests go through Django's full request handling in-process (middleware, views, templates,
 queries), which is the server's share of a page's time. Wall-clock time depends on what else
 the machine runs, so the load average is printed with the figures, and so is the process's
@@ -32,7 +33,16 @@ def percentile_95(timings: list[float]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--user", default="demo")
+    parser.add_argument(
+        "--user", default="demo", help="whose pages: their role decides the accounts they see"
+    )
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="measure this path (repeatable; a dashboard target applies) instead of every page",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kizuna.core.settings")
@@ -43,14 +53,19 @@ def main() -> int:
     from django.test import Client
 
     from kizuna.billing.models import RevenueKpi
+    from kizuna.crm.access import role_of, visible_accounts
     from kizuna.crm.models import Account
     from kizuna.health.models import HealthScore
 
     user = get_user_model().objects.filter(username=args.user).first()
-    with_revenue = Account.objects.filter(mrr_months__isnull=False).order_by("pk").first()
-    account = with_revenue or Account.objects.order_by("pk").first()
-    if user is None or account is None:
-        print("skipped: no demo user or no accounts (run `make demo` first)")
+    if user is None:
+        print(f"skipped: no user {args.user} (run `make demo` first)")
+        return 0
+    # The account page of the first account in the user's book, with revenue if one has it.
+    book = visible_accounts(user).order_by("pk")
+    account = book.filter(mrr_months__isnull=False).first() or book.first()
+    if account is None:
+        print("skipped: no accounts in the user's book (run `make demo` first)")
         return 0
     for name, present in (
         ("revenue", RevenueKpi.objects.exists()),
@@ -60,7 +75,7 @@ def main() -> int:
             print(f"note: no {name} results in this store; pages that show them are empty")
     client = Client(HTTP_ACCEPT_LANGUAGE="ja")
     client.force_login(user)
-    pages = [
+    pages = [(path, DASHBOARD_TARGET_MS) for path in args.page] or [
         ("/", DASHBOARD_TARGET_MS),
         ("/executive/", DASHBOARD_TARGET_MS),
         ("/executive/report/", DASHBOARD_TARGET_MS),
@@ -71,8 +86,10 @@ def main() -> int:
         (f"/accounts/{account.pk}/", ACCOUNT_TARGET_MS),
     ]
     print(f"accounts in store: {Account.objects.count():,}; {args.repeat} requests per page")
+    print(f"user: {user.get_username()} ({role_of(user)}), {book.count():,} accounts in their book")
     print(f"load average before: {load_average()}")
-    print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'cpu p50':>9}{'KB':>7}{'p95/target':>12}")
+    width = max(22, *(len(page) + 2 for page, _ in pages))
+    print(f"{'page':<{width}}{'p50 ms':>9}{'p95 ms':>9}{'cpu p50':>9}{'KB':>7}{'p95/target':>12}")
     for page, target in pages:
         client.get(page)  # warm caches and connections
         timings, cpu = [], []
@@ -88,7 +105,7 @@ def main() -> int:
             size = len(response.content)
         p95 = percentile_95(timings)
         print(
-            f"{page:<22}{statistics.median(timings):>9.0f}{p95:>9.0f}"
+            f"{page:<{width}}{statistics.median(timings):>9.0f}{p95:>9.0f}"
             f"{statistics.median(cpu):>9.0f}{size / 1024:>7.0f}{p95 / target:>12.2f}"
         )
     print(f"load average after: {load_average()}")

@@ -7,6 +7,9 @@ import pytest
 from django.test import Client
 from web_pages import Company
 
+from kizuna.crm.access import visible_accounts
+from kizuna.web.filters import AccountFilterForm
+
 pytestmark = pytest.mark.django_db
 
 
@@ -104,3 +107,21 @@ def test_account_list_query_budget(
     client.force_login(company.users["executive"])
     with django_assert_max_num_queries(12):  # type: ignore[operator]
         assert client.get("/accounts/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("role", "owners", "plans", "industries"),
+    [
+        # Aiko's book is Acme: her and its sales owner Sato, one plan and one industry.
+        ("csm", ["aiko", "sato"], ["Professional"], ["Manufacturing"]),
+        ("cs_manager", ["aiko", "sato"], ["Professional"], ["Manufacturing"]),
+        ("admin", ["aiko", "ben", "sato"], ["Professional", "Starter"], ["Manufacturing"]),
+    ],
+)
+def test_filter_choices_come_from_the_book(
+    company: Company, role: str, owners: list[str], plans: list[str], industries: list[str]
+) -> None:
+    form = AccountFilterForm({}, visible_accounts(company.users[role]))
+    assert sorted(form.usernames.values()) == owners
+    assert [value for value, _ in form.fields["plan"].choices][1:] == plans  # type: ignore[attr-defined]
+    assert [value for value, _ in form.fields["industry"].choices][1:] == industries  # type: ignore[attr-defined]

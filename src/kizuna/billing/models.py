@@ -308,7 +308,9 @@ class CustomerMrr(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "month"], name="one_mrr_per_customer_month")
         ]
-        indexes = [models.Index(fields=["month", "mrr"])]
+        # A month's customers by MRR, with the account: the account list's MRR order and a
+        # book's customers of the month are read from this index alone.
+        indexes = [models.Index(fields=["month", "mrr", "account"])]
 
     def __str__(self) -> str:
         return f"{self.account} {self.month:%Y-%m}"

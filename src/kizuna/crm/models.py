@@ -124,7 +124,11 @@ class Account(models.Model):
         verbose_name_plural = _("accounts")
         indexes = [
             models.Index(fields=["cs_owner", "status"]),
-            models.Index(fields=["owner"]),
+            # A book of business is the accounts of some CS owners or sales owners: with both
+            # owners in each index, its accounts and their owner pairs are read from the
+            # indexes alone.
+            models.Index(fields=["cs_owner", "owner"]),
+            models.Index(fields=["owner", "cs_owner"]),
             # The CS dashboard's lists: renewals coming up, accounts onboarding.
             models.Index(fields=["renewal_date"]),
             models.Index(fields=["lifecycle_stage", "contract_start"]),

@@ -102,8 +102,9 @@ class HealthScore(models.Model):
             # the risk list (score below a threshold), all from this index alone.
             models.Index(fields=["date", "status", "score", "account"]),
             # The risk list reads a day's lowest scores first: in this order, a page of it
-            # stops after its rows instead of sorting every score below the threshold.
-            models.Index(fields=["date", "score"]),
+            # stops after its rows instead of sorting every score below the threshold. With
+            # the account, a book's risk rows and their count are read from the index alone.
+            models.Index(fields=["date", "score", "account"]),
         ]
 
     def __str__(self) -> str:

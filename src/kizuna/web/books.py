@@ -3,13 +3,21 @@
 ``visible_accounts`` gives executives and admins every account. Filtering rows by
 ``account__in=<every account>`` changes nothing but costs a subquery over the whole account
 table in each query (SQLite builds a temporary index for it), so it is left out then.
+
+For a book (a CS manager's team, a CSM's accounts) the subquery reads the accounts from the
+``Account(cs_owner, owner)`` and ``Account(owner, cs_owner)`` indexes alone, and the rows are
+cheapest to keep when the index that finds them also holds their account, as
+``HealthScore(date, score, account)`` (the risk list) and ``CustomerMrr(month, mrr, account)``
+(a month's customers) do: the account of each row is then checked against the book without
+reading the row (a 34,477-account team at 100,000 accounts: the risk count 39 → 14 ms, the
+month's paying customers 170 → 25 ms).
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Func, IntegerField, Model, QuerySet
 
 from kizuna.crm.models import Account
 
@@ -23,3 +31,26 @@ def within_book(
     if not accounts.query.has_filters():
         return rows
     return rows.filter(**{f"{field}__in": accounts})
+
+
+class NoIndex(Func):
+    """``+expression``: the same value, which the query planner does not look up by index."""
+
+    template = "(+%(expressions)s)"
+    output_field = IntegerField()
+
+
+def book_as_lookup(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    """The same accounts, found through the index the rest of the query uses (a date range,
+    a sort order) and each looked up in the book's list of ids.
+
+    Filtered by owner, a book is otherwise read through the owner indexes and every one of its
+    accounts is fetched before the other filters and the sort apply: for a 34,477-account team,
+    the renewals of the next 90 days take 77 ms of CPU that way and 20 ms this way (the count
+    58 → 20 ms). Everything is unchanged for who sees every account.
+    """
+    if not accounts.query.has_filters():
+        return accounts
+    return Account.objects.alias(looked_up_pk=NoIndex("pk")).filter(
+        looked_up_pk__in=accounts.values("pk")
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import DecimalField, F, FilteredRelation, Max, Q, QuerySet, Value
+from django.db.models import F, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,8 +18,10 @@ from django.utils.translation import gettext as _
 
 from kizuna.billing.models import CustomerMrr
 from kizuna.crm.access import may_save_segments, role_of, visible_accounts, visible_segments
-from kizuna.crm.models import Account, AccountStatus, LifecycleStage, TouchTier
+from kizuna.crm.models import AccountStatus, LifecycleStage, TouchTier
 from kizuna.crm.segments import describe
+from kizuna.web.accounts_by_column import AccountsByColumn
+from kizuna.web.accounts_by_mrr import AccountsByMrr, mrr_order, with_current_mrr
 from kizuna.web.exports import csv_response, wants_export
 from kizuna.web.filters import AccountFilterForm, value_labels
 from kizuna.web.tables import Column, Table
@@ -26,25 +29,15 @@ from kizuna.web.views_segments import SaveSegmentForm
 
 PAGE_SIZE = 50
 SORTS: dict[str, tuple[Any, ...]] = {
-    "mrr": (F("mrr").desc(nulls_last=True), "name"),
-    "name": ("name",),
-    "renewal": (F("renewal_date").asc(nulls_last=True), "name"),
+    "mrr": mrr_order(),
+    "name": ("name", "pk"),
+    "renewal": (F("renewal_date").asc(nulls_last=True), "name", "pk"),
 }
 
 
 def latest_mrr_month() -> date | None:
     month: date | None = CustomerMrr.objects.aggregate(latest=Max("month"))["latest"]
     return month
-
-
-def with_current_mrr(accounts: QuerySet[Account], month: date | None) -> QuerySet[Account]:
-    """Each account with its MRR at ``month`` joined in one query (0 when it has none)."""
-    if month is None:
-        return accounts.annotate(mrr=Value(None, output_field=DecimalField()))
-    return accounts.annotate(
-        current=FilteredRelation("mrr_months", condition=Q(mrr_months__month=month)),
-        mrr=F("current__mrr"),
-    )
 
 
 def account_columns() -> list[Column]:
@@ -106,14 +99,21 @@ def accounts(request: HttpRequest) -> HttpResponse:
     if sort not in SORTS:
         sort = "mrr"
     matching = form.apply(visible)
-    chosen = with_current_mrr(matching, month).order_by(*SORTS[sort], "pk")
+    # Counted without the MRR and owner joins of the displayed columns: the same accounts.
+    count = matching.count()
+    ordered: AccountsByMrr | AccountsByColumn = (
+        AccountsByMrr(matching, month, VALUES, count)
+        if sort == "mrr" and month is not None
+        else AccountsByColumn(
+            matching, partial(with_current_mrr, month=month), SORTS[sort], VALUES, count
+        )
+    )
     title = _("Accounts")
     if wants_export(request) == "accounts":
-        rows = account_rows(chosen.values(*VALUES).iterator(chunk_size=2000))
+        # Every row, read in chunks from the one sorted query.
+        rows = account_rows(ordered)
         return csv_response(Table("accounts", title, account_columns(), rows), "accounts")
-    paginator = Paginator(chosen.values(*VALUES), PAGE_SIZE)
-    # Counted without the MRR and owner joins of the displayed columns: the same accounts.
-    paginator.count = matching.count()
+    paginator = Paginator(ordered, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     table = Table(
         "accounts",

@@ -41,7 +41,11 @@ def test_daily_cap_per_owner_keeps_the_rest_for_the_next_day() -> None:
 
 
 @pytest.mark.django_db
-def test_rule_daily_cap_per_owner() -> None:
+# The owners of the matched accounts are read by key, or in one pass over all accounts when
+# more accounts matched than the threshold (0 here): the same owners either way.
+@pytest.mark.parametrize("scan_above", [20_000, 0])
+def test_rule_daily_cap_per_owner(scan_above: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kizuna.playbooks.runner.SCAN_ACCOUNTS_ABOVE", scan_above)
     people = make_people()
     for n in range(3):
         usage_drop(make_account(f"A{n}", people.aiko), AS_OF)
@@ -70,7 +74,7 @@ def test_re_enrolment_cap_per_account() -> None:
 
 def _row_counts() -> dict[str, int]:
     return {
-        model._meta.label: model.objects.count()
+        model._meta.label: model._default_manager.count()
         for model in apps.get_models()
         if model._meta.app_label in {"playbooks", "crm", "pipeline"}
     }

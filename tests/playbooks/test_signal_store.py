@@ -53,6 +53,7 @@ def test_a_run_stores_its_signals_rule_or_no_rule_and_a_rerun_replaces_them() ->
     row = DetectedSignal.objects.get()
     assert (row.detail, row.run_id) == (DROP_DETAIL, first.run_id)
     assert (first.counts["alerts"], first.counts["signals_stored"]) == (0, 1)
+    assert first.run_id is not None
     assert RunLog.objects.get(pk=first.run_id).counts["signals_stored"] == 1
 
     again = run_playbooks(AS_OF, now=at(AS_OF, 10))
@@ -104,3 +105,80 @@ def test_rows_of_customers_without_an_account_are_left_out() -> None:
     assert store_signals(AS_OF, detected, run=None) == 1
     assert _stored() == [(AS_OF, "Acme", "usage_drop", "churn", "medium", "2024-07", AS_OF)]
     assert DetectedSignal.objects.get().detail == {"drop_percent": 25.0}
+
+
+@pytest.mark.django_db
+def test_stored_values_are_those_detected_with_empty_level_and_detail_as_the_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    people = make_people()
+    acme = make_account("Acme", people.aiko)
+    birch = make_account("Birch", people.ben)
+    # Batches of 2 rows, so the 3 rows take two statements.
+    monkeypatch.setattr("kizuna.playbooks.signal_store.SIGNAL_BATCH", 2)
+    detected = pa.Table.from_pylist(
+        [
+            {
+                "customer_id": str(birch.pk),
+                "signal": "api_surge",
+                "level": None,
+                "occurrence": "2024-07",
+                "occurred_on": date(2024, 7, 1),
+                "detail": None,
+            },
+            {
+                "customer_id": str(acme.pk),
+                "signal": "usage_drop",
+                "level": "high",
+                "occurrence": "2024-07",
+                "occurred_on": AS_OF,
+                "detail": '{"drop_percent":40.0,"seats":null,"since":"2024-06-12"}',
+            },
+            {
+                "customer_id": str(acme.pk),
+                "signal": "nps_drop",
+                "level": "medium",
+                "occurrence": "2024-07-10",
+                "occurred_on": date(2024, 7, 10),
+                "detail": "",
+            },
+        ],
+        schema=pa.schema(
+            {
+                "customer_id": pa.string(),
+                "signal": pa.string(),
+                "level": pa.string(),
+                "occurrence": pa.string(),
+                "occurred_on": pa.date32(),
+                "detail": pa.string(),
+            }
+        ),
+    )
+    run = RunLog.objects.create(as_of=AS_OF, started_at=at(AS_OF))
+
+    assert store_signals(AS_OF, detected, run) == 3
+
+    rows = DetectedSignal.objects.order_by("account__name", "signal").values_list(
+        "account__name", "signal", "kind", "level", "occurred_on", "detail", "run_id"
+    )
+    assert list(rows) == [
+        (
+            "Acme",
+            "nps_drop",
+            "churn",
+            "medium",
+            date(2024, 7, 10),
+            {},
+            run.pk,
+        ),
+        (
+            "Acme",
+            "usage_drop",
+            "churn",
+            "high",
+            AS_OF,
+            {"drop_percent": 40.0, "seats": None, "since": "2024-06-12"},
+            run.pk,
+        ),
+        ("Birch", "api_surge", "expansion", "", date(2024, 7, 1), {}, run.pk),
+    ]

@@ -35,7 +35,7 @@ from kizuna.playbooks.models import (
     Rule,
     RunLog,
 )
-from kizuna.playbooks.row_updates import save_fields
+from kizuna.playbooks.row_updates import insert_new, save_fields
 
 if TYPE_CHECKING:
     from kizuna.playbooks.rules import RuleSpec
@@ -151,12 +151,11 @@ def enrol_alerts(
     a concurrent run's commit, then skips). Reading back the alerts of ``run`` tells which
     candidates became alerts here; the others are None, in the candidates' order.
     """
-    Alert.objects.bulk_create(
+    insert_new(
         [
             _new_alert(c.rule, c.match, as_of=as_of, owner_id=c.owner_id, run=run, now=now)
             for c in candidates
         ],
-        batch_size=1000,
         ignore_conflicts=True,
     )
     rules = {c.rule.pk: c.rule for c in candidates}
@@ -267,7 +266,7 @@ def notify_users(notifications: Sequence[Notification]) -> int:
     """Insert unsaved notifications at once (one per user and alert; repeats are skipped)."""
     for notification in notifications:
         notification.title = notification.title[:200]
-    Notification.objects.bulk_create(notifications, batch_size=1000, ignore_conflicts=True)
+    insert_new(notifications, ignore_conflicts=True)
     return len(notifications)
 
 
@@ -432,7 +431,7 @@ def open_or_update_tasks(requests: Sequence[TaskRequest]) -> list[tuple[Task, bo
             links.append(Alert.tasks.through(alert_id=request.alert.pk, task_id=task.pk))
         results.append((task, created))
     save_fields(list(changed.values()), ["context"])
-    Alert.tasks.through.objects.bulk_create(links, batch_size=1000, ignore_conflicts=True)
+    insert_new(links, ignore_conflicts=True)
     return results
 
 

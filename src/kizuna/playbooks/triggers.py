@@ -13,6 +13,7 @@ store, or from tables a caller gives) only when a trigger asks for it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from kizuna.engine.signals_common import (
     signal_rows,
     upcoming_renewals,
 )
+from kizuna.playbooks.phases import PhaseClock
 
 HEALTH_SCHEMA = ibis.schema(
     {"customer_id": "string", "date": "date", "score": "float64", "status": "string"}
@@ -67,17 +69,20 @@ class Evaluation:
     settings: SignalSettings
     loaders: dict[str, Loader]
     backend: BaseBackend = field(default_factory=lambda: connect("duckdb"))
+    clock: PhaseClock | None = None
+    """Times the loading of the tables as the run's ``inputs`` phase, when given."""
     _loaded: dict[str, ir.Table | None] = field(default_factory=dict)
 
     def table(self, name: str) -> ir.Table | None:
         if name not in self._loaded:
-            loader = self.loaders.get(name)
-            data = loader() if loader is not None else None
-            self._loaded[name] = (
-                self.backend.create_table(f"playbook_{name}", data, temp=True, overwrite=True)
-                if data is not None and data.num_rows
-                else None
-            )
+            with self.clock.phase("inputs") if self.clock is not None else nullcontext():
+                loader = self.loaders.get(name)
+                data = loader() if loader is not None else None
+                self._loaded[name] = (
+                    self.backend.create_table(f"playbook_{name}", data, temp=True, overwrite=True)
+                    if data is not None and data.num_rows
+                    else None
+                )
         return self._loaded[name]
 
     def execute(self, table: ir.Table) -> pa.Table:

@@ -307,11 +307,11 @@ def main() -> None:
 
     print(f"{'signal':<28}{'seconds':>9}{'rows':>10}")
     for detector in applicable_detectors(inputs):
-        seconds, result = _timed(
-            lambda detector=detector: signal_table(
-                inputs, AS_OF, settings, [detector.name]
-            ).to_pyarrow()
-        )
+
+        def detect_one(name: str = detector.name) -> pa.Table:
+            return signal_table(inputs, AS_OF, settings, [name]).to_pyarrow()
+
+        seconds, result = _timed(detect_one)
         print(f"{detector.name:<28}{seconds:>9.2f}{result.num_rows:>10,}")
 
     resident_before = _current_rss_mb()

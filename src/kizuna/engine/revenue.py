@@ -6,10 +6,11 @@ cohorts in :mod:`kizuna.engine.cohorts`, the past-due rule in
 :mod:`kizuna.engine.revenue_past_due`, orchestration in :mod:`kizuna.engine.revenue_pipeline`.
 
 Movements need each series' MRR at two consecutive month-ends. Rather than summing every item
-over every month and then pairing each month with the one before, :func:`service_rows` works
-with levels: a series' native MRR changes only in the months an item starts or stops counting,
-so a running sum over those change months gives the level, and each month up to the next
-change repeats it, with its opening (the month before's level) and closing MRR side by side.
+over every month and then pairing each month with the one before,
+:func:`kizuna.engine.revenue_levels.service_rows` works with levels: a series' native MRR
+changes only in the months an item starts or stops counting, so a running sum over those
+change months gives the level, and each month up to the next change repeats it, with its
+opening (the month before's level) and closing MRR side by side.
 
 Money is exact. Normalising a billing period to a month divides by 3, 12, 52/12 … and some
 engines (DuckDB) turn decimal division into floating point, so the engine never divides money:
@@ -28,6 +29,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -213,6 +216,14 @@ def money_total(value: ir.NumericValue, where: ir.BooleanValue | None = None) ->
     return value.sum(where=where).cast(kind)
 
 
+def as_type(value: ir.Value, kind: dt.DataType) -> ir.Value:
+    """``value`` cast to ``kind``, even when Ibis already types it so. Ibis types a sum of
+    64-bit integers as 64-bit, but DuckDB sums them into 128-bit integers (PostgreSQL into
+    numerics), and every operation on the result then pays for the width. The sums this is
+    used on are within the bound :func:`integer_scale` proved."""
+    return ops.Cast(value, to=kind).to_expr()
+
+
 def zero_of(value: ir.Value) -> ir.Scalar:
     """0 of the type of ``value`` (a money column)."""
     return ibis.literal(0, type=value.type())
@@ -345,9 +356,14 @@ ITEM_COLUMNS = (
 def item_periods(subscriptions: ir.Table, rules: RevenueRules, scale: MoneyScale) -> ir.Table:
     """Recurring items with their service months (:func:`item_service`) and ``period``
     (:func:`item_period_amount`): everything about an item that does not depend on the other
-    items, computed once per recompute."""
+    items, computed once per recompute. ``customer_key`` numbers the customers (0, 1, …, in
+    the order of their ids): joins and windows on an integer are cheaper than on a text id."""
     items = item_service(subscriptions, rules)
-    return items.select(*ITEM_COLUMNS, period=item_period_amount(items, rules, scale))
+    return items.select(
+        *ITEM_COLUMNS,
+        customer_key=ibis.dense_rank().over(order_by="customer_id"),
+        period=item_period_amount(items, rules, scale),
+    )
 
 
 def native_mrr(items: ir.Table, scale: MoneyScale) -> ir.Table:
@@ -364,166 +380,6 @@ def native_mrr(items: ir.Table, scale: MoneyScale) -> ir.Table:
     return items.mutate(mrr_native=(items.period * multiplier).cast(scale.money_type))
 
 
-def month_rates(
-    fx_rates: ir.Table | None, calendar: ir.Table, reporting_currency: str, rate_scale: int
-) -> ir.Table:
-    """Rate per currency and month: the latest rate dated on or before the month's last day.
-
-    Columns ``currency, month_idx, rate`` (reporting-currency units per unit × ``rate_scale``,
-    an integer) and ``prev_rate`` (the previous month's). The reporting currency itself is
-    always 1.
-    """
-    own = calendar.select(
-        "month_idx",
-        currency=ibis.literal(reporting_currency),
-        rate=ibis.literal(rate_scale, type="int64"),
-    )
-    if fx_rates is not None:
-        fx = fx_rates.filter(fx_rates.currency != reporting_currency)
-        latest = (
-            fx.join(calendar, fx.date <= calendar.month_end)
-            .group_by(["currency", "month_idx"])
-            .agg(rate_date=lambda t: t.date.max())
-        )
-        dated = latest.join(
-            fx, [latest.currency == fx.currency, latest.rate_date == fx.date]
-        ).select(latest.currency, latest.month_idx, rate=fx.rate)
-        foreign = dated.group_by(["currency", "month_idx"]).agg(
-            rate=lambda t: (t.rate.max() * rate_scale).cast("int64")
-        )
-        own = own.union(foreign.select("month_idx", "currency", "rate"))
-    window = ibis.window(group_by="currency", order_by="month_idx")
-    return own.mutate(prev_rate=own.rate.lag().over(window))
-
-
-def service_rows(
-    items: ir.Table,
-    keys: Sequence[str],
-    rates: ir.Table,
-    last_idx: int,
-    suspended: ir.Table | None = None,
-) -> ir.Table:
-    """Opening MRR, closing MRR and FX part of each series (``keys``: a customer, or a
-    customer × product) for every month with MRR at either end, in the reporting currency.
-
-    A series' native MRR in one currency only changes in the months its items start or stop
-    counting, so it is computed as levels between those months rather than item by item: each
-    paying item adds its native MRR from its first month (``plus``) and takes it away in the
-    month after its last (``minus``); the running total is the native level, and the months
-    until the next change repeat it. For month M of a level: ``mrr_end`` = level × rate of M;
-    ``mrr_start`` = native MRR at the end of M−1 (the previous level in the month of a change)
-    × rate of M−1; ``fx`` = native MRR in service at both month-ends (the level less what
-    started in M) × (rate of M − rate of M−1), the part of the change that comes from exchange
-    rates alone. A series billed in several currencies adds its currencies' rows up.
-
-    ``suspended`` (see :func:`kizuna.engine.revenue_past_due.suspension_flags`) marks the
-    customer-months whose MRR is withheld for non-payment: nothing counts at a month-end its
-    customer is suspended at. Without suspensions the rows also carry ``first_idx``, the
-    series' first month with MRR (its items' earliest first month).
-    """
-    paying = items.filter(
-        (items.mrr_native > 0) & (items.first_idx <= items.last_idx) & (items.first_idx <= last_idx)
-    )
-    zero = ibis.literal(0, type=paying.mrr_native.type())
-    series = [*keys, "currency"]
-    starts = paying.select(*series, month_idx="first_idx", plus="mrr_native", minus=zero)
-    stopping = paying.filter(paying.last_idx < last_idx)
-    stops = stopping.select(
-        *series, month_idx=stopping.last_idx + 1, plus=zero, minus=stopping.mrr_native
-    )
-    changes = (
-        starts.union(stops)
-        .group_by([*series, "month_idx"])
-        .agg(
-            plus=lambda t: t.plus.sum().cast(t.plus.type()),
-            minus=lambda t: t.minus.sum().cast(t.minus.type()),
-        )
-    )
-    running = ibis.cumulative_window(group_by=series, order_by="month_idx")
-    ordered = ibis.window(group_by=series, order_by="month_idx")
-    levels = changes.mutate(
-        level=(changes.plus - changes.minus).sum().over(running).cast(changes.plus.type()),
-        next_idx=changes.month_idx.lead().over(ordered),
-        first_idx=changes.month_idx.min().over(ibis.window(group_by=list(keys))),
-        # Several currencies in one series (rare) need their rows added up.
-        several=changes.currency.min().over(ibis.window(group_by=list(keys)))
-        != changes.currency.max().over(ibis.window(group_by=list(keys))),
-    )
-    carried = [*keys, "month_idx", *([] if suspended is not None else ["first_idx"])]
-    single = _level_months(levels.filter(~levels.several), keys, rates, last_idx, suspended)
-    several = (
-        _level_months(levels.filter(levels.several), keys, rates, last_idx, suspended)
-        .group_by(carried)
-        .agg(
-            mrr_start=lambda t: t.mrr_start.sum().cast(t.mrr_start.type()),
-            mrr_end=lambda t: t.mrr_end.sum().cast(t.mrr_end.type()),
-            fx=lambda t: t.fx.sum().cast(t.fx.type()),
-        )
-    )
-    merged = single.union(several)
-    return merged.filter((merged.mrr_start > 0) | (merged.mrr_end > 0))
-
-
-def _level_months(
-    levels: ir.Table,
-    keys: Sequence[str],
-    rates: ir.Table,
-    last_idx: int,
-    suspended: ir.Table | None,
-) -> ir.Table:
-    """The months of each native level of :func:`service_rows`, priced at that month's rates:
-    one row per series, currency and month."""
-    held = ibis.least(levels.next_idx.fill_null(last_idx + 1) - 1, last_idx)
-    months = levels.select(
-        *keys,
-        "currency",
-        "first_idx",
-        "level",
-        changed_idx="month_idx",
-        before=(levels.level - levels.plus + levels.minus).cast(levels.level.type()),
-        kept=(levels.level - levels.plus).cast(levels.level.type()),
-        month_idx=ibis.range(
-            levels.month_idx, ibis.cases((levels.level > 0, held), else_=levels.month_idx) + 1
-        ).unnest(),
-    )
-    changed = months.month_idx == months.changed_idx
-    opening = ibis.cases((changed, months.before), else_=months.level)
-    both = ibis.cases((changed, months.kept), else_=months.level)
-    priced = months.left_join(
-        rates, [months.currency == rates.currency, months.month_idx == rates.month_idx]
-    ).select(months, opening=opening, both=both, rate=rates.rate, prev_rate=rates.prev_rate)
-    counted_end = priced.level > 0
-    counted_start = priced.opening > 0
-    if suspended is not None:
-        priced = priced.left_join(
-            suspended,
-            [
-                priced.customer_id == suspended.customer_id,
-                priced.month_idx == suspended.month_idx,
-            ],
-        ).select(priced, suspended.suspended_end, suspended.suspended_start)
-        counted_end = (priced.level > 0) & ~priced.suspended_end.fill_null(False)
-        counted_start = (priced.opening > 0) & ~priced.suspended_start.fill_null(False)
-    money = priced.level.type()
-    zero = ibis.literal(0, type=money)
-    return priced.select(
-        *keys,
-        "month_idx",
-        *([] if suspended is not None else ["first_idx"]),
-        mrr_start=ibis.cases(
-            (counted_start, (priced.opening * priced.prev_rate).cast(money)), else_=zero
-        ),
-        mrr_end=ibis.cases((counted_end, (priced.level * priced.rate).cast(money)), else_=zero),
-        fx=ibis.cases(
-            (
-                counted_start & counted_end & (priced.both > 0),
-                (priced.both * (priced.rate - priced.prev_rate)).cast(money),
-            ),
-            else_=zero,
-        ),
-    )
-
-
 def mrr_movements(sums: ir.Table, keys: Sequence[str], rules: RevenueRules) -> ir.Table:
     """Classifies each month of each series (a customer, or a customer × product).
 
@@ -534,9 +390,10 @@ def mrr_movements(sums: ir.Table, keys: Sequence[str], rules: RevenueRules) -> i
     ``none``. Every row satisfies ``mrr_end = mrr_start + delta + fx`` where ``delta`` is the
     signed movement, so the MRR identity holds per series and in any sum.
 
-    ``sums`` are :func:`service_rows` rows, with the series' first month with MRR as
-    ``first_idx`` when known (else it is found here). Columns: keys, ``month_idx``,
-    ``first_idx``, ``mrr_start``, ``mrr_end``, ``fx``, ``delta`` and ``movement``.
+    ``sums`` are :func:`kizuna.engine.revenue_levels.service_rows` rows, with the series'
+    first month with MRR as ``first_idx`` when known (else it is found here). Columns: keys,
+    ``month_idx``, ``first_idx``, ``mrr_start``, ``mrr_end``, ``fx``, ``delta`` and
+    ``movement``.
     """
     ranked = sums
     if "first_idx" not in sums.columns:

@@ -253,10 +253,11 @@ def monthly_components(
     free_customers: ir.Table | None = None,
 ) -> ir.Table:
     """Per month: MRR at both month-ends, summed movements and counts, spend and the trailing
-    figures the KPIs need. ``movements`` are customer-level :func:`mrr_movements` rows;
-    ``spend`` has ``month_idx, channel, spend`` (money numerators) or is ``None``;
-    ``free_customers`` (``month_idx, free_customers``) are customers on free plans only, added
-    to the customer counts when free plans count as customers.
+    figures the KPIs need. ``movements`` are customer-level :func:`mrr_movements` rows (with
+    the items' ``customer_key``); ``spend`` has ``month_idx, channel, spend`` (money
+    numerators) or is ``None``; ``free_customers`` (``month_idx, free_customers``) are
+    customers on free plans only, added to the customer counts when free plans count as
+    customers.
     """
 
     def moved(t: ir.Table, name: str) -> ir.NumericValue:
@@ -316,12 +317,12 @@ def monthly_components(
 def _twelve_month_retention(movements: ir.Table) -> ir.Table:
     """Per month M: Σ MRR at M−12 of the customers paying then (``base_12m``), Σ of their MRR
     at M (``now_12m``) and Σ of min(MRR at M, MRR at M−12) (``capped_12m``)."""
-    paying = movements.filter(movements.mrr_end > 0).select("customer_id", "month_idx", "mrr_end")
+    paying = movements.filter(movements.mrr_end > 0).select("customer_key", "month_idx", "mrr_end")
     later = paying.view()
     pairs = paying.left_join(
         later,
         [
-            paying.customer_id == later.customer_id,
+            paying.customer_key == later.customer_key,
             later.month_idx == paying.month_idx + COHORT_LOOKBACK_MONTHS,
         ],
     ).select(

@@ -45,7 +45,7 @@ def past_due_months(invoices: ir.Table, calendar: ir.Table, days: int) -> ir.Tab
 def suspension_flags(invoices: ir.Table, calendar: ir.Table, days: int) -> ir.Table:
     """Per customer and month: ``suspended_end`` (MRR withheld at the end of the month) and
     ``suspended_start`` (withheld at the end of the month before), for
-    :func:`kizuna.engine.revenue.service_rows`."""
+    :func:`kizuna.engine.revenue_levels.service_rows`."""
     months = past_due_months(invoices, calendar, days)
     marks = months.select(
         "customer_id",

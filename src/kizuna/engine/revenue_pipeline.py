@@ -2,13 +2,15 @@
 
 The definitions are in :mod:`kizuna.engine.revenue`, :mod:`kizuna.engine.revenue_kpis`,
 :mod:`kizuna.engine.cohorts` and :mod:`kizuna.engine.revenue_past_due`; this module wires them
-together. A recompute costs five round trips to the backend: one survey query that sizes and
+together. A recompute costs six round trips to the backend: one survey query that sizes and
 validates the inputs (currencies, interval counts, calendar bounds, decimals used and
 magnitudes, which choose the :class:`MoneyScale`), the items with their billing-period amounts
-(materialised), a small query for the months foreign rates are first needed, and two
-materialised tables (per-customer movements, and the monthly KPI components read from them),
-which every result reads instead of recomputing. Per-product movements are computed from the
-items when read.
+(materialised), a small query for the months foreign rates are first needed, the rate of each
+currency and month (materialised: a few rows that both movement queries would otherwise
+recompute), and two materialised tables (per-customer movements, and the monthly KPI
+components read from them), which every result reads instead of recomputing. Per-product
+movements are computed from the items when read; KPIs, cohorts, trial conversion and CAC are
+built when first read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 import ibis
@@ -41,10 +44,8 @@ from kizuna.engine.revenue import (
     month_end_of_index,
     month_index,
     month_index_expr,
-    month_rates,
     mrr_movements,
     native_mrr,
-    service_rows,
 )
 from kizuna.engine.revenue_kpis import (
     Period,
@@ -56,6 +57,7 @@ from kizuna.engine.revenue_kpis import (
     spend_in_reporting_currency,
     trial_conversion,
 )
+from kizuna.engine.revenue_levels import Pricing, month_rates, service_rows
 from kizuna.engine.revenue_past_due import suspension_flags
 
 # Each recompute names its tables apart, so that results computed on one connection (tests,
@@ -90,10 +92,37 @@ class RevenueResult:
     customer_movements: ir.Table
     product_movements: ir.Table
     components: ir.Table
-    kpis: ir.Table
-    cohorts: ir.Table
-    trials: ir.Table
-    channel_cac: ir.Table | None
+    trial_items: ir.Table
+    """Items as :func:`kizuna.engine.revenue_kpis.trial_conversion` reads them."""
+    spend: ir.Table | None
+    """Spend per month and channel as money numerators."""
+    customers: ir.Table | None
+    """The customer list (channels, for CAC per channel)."""
+
+    # The tables below are built when first read: building an expression costs Python time
+    # (a few hundredths of a second each) that a caller reading only some of them need not pay.
+
+    @cached_property
+    def kpis(self) -> ir.Table:
+        """Every KPI of every month of the calendar."""
+        return kpi_table(self.components, self.rules)
+
+    @cached_property
+    def cohorts(self) -> ir.Table:
+        """Revenue cohorts (:func:`kizuna.engine.cohorts.cohort_retention`)."""
+        return cohort_retention(self.customer_movements, self.calendar)
+
+    @cached_property
+    def trials(self) -> ir.Table:
+        """Trial → paid conversion by trial start month."""
+        return trial_conversion(self.trial_items, self.last_idx)
+
+    @cached_property
+    def channel_cac(self) -> ir.Table | None:
+        """CAC per month and channel, when there is spend."""
+        if self.spend is None:
+            return None
+        return cac_by_channel(self.customer_movements, self.customers, self.spend)
 
     @property
     def product_months(self) -> ir.Table:
@@ -148,7 +177,8 @@ def compute_revenue(
     items = store(item_periods(inputs.subscriptions, rules, scale), "items")
     survey.check_rates(currency, first_idx, _rates_needed(backend, items, inputs, currency))
     calendar = month_calendar(first_idx, last_idx)
-    rates = month_rates(inputs.fx_rates, calendar, currency, scale.rate_scale)
+    rates = store(month_rates(inputs.fx_rates, calendar, currency, scale.rate_scale), "rates")
+    pricing = Pricing(rates, currency, scale.rate_scale, first_idx, last_idx)
     suspended = None
     if rules.past_due_churn_days is not None and inputs.invoices is not None:
         suspended = suspension_flags(inputs.invoices, calendar, rules.past_due_churn_days)
@@ -158,12 +188,13 @@ def compute_revenue(
 
     priced_items = native_mrr(items, scale)
     product_keys = ["customer_id", "product"]
-    product_rows = service_rows(priced_items, product_keys, rates, last_idx, suspended)
+    product_rows = service_rows(priced_items, product_keys, pricing, suspended)
     # Read once by whoever needs it (the store recompute, --detail tests): not materialised.
     product_movements = mrr_movements(product_rows, product_keys, rules)
-    customer_rows = service_rows(priced_items, ["customer_id"], rates, last_idx, suspended)
+    customer_keys = ["customer_key", "customer_id"]
+    customer_rows = service_rows(priced_items, customer_keys, pricing, suspended)
     customer_movements = store(
-        mrr_movements(customer_rows, ["customer_id"], rules), "customer_movements"
+        mrr_movements(customer_rows, customer_keys, rules), "customer_movements"
     )
     free = None
     if rules.free_plans_are_customers:
@@ -185,12 +216,9 @@ def compute_revenue(
         product_movements=product_movements,
         customer_movements=customer_movements,
         components=components,
-        kpis=kpi_table(components, rules),
-        cohorts=cohort_retention(customer_movements, calendar),
-        trials=trial_conversion(trial_items, last_idx),
-        channel_cac=(
-            None if spend is None else cac_by_channel(customer_movements, inputs.customers, spend)
-        ),
+        trial_items=trial_items,
+        spend=spend,
+        customers=inputs.customers,
     )
 
 
@@ -354,7 +382,6 @@ def _survey(
     bounds = recurring.aggregate(
         first_day=recurring.start_date.min(),
         **{name: recurring[name].max() for name in date_columns},
-        **{name: _places(recurring[name]).max() for name in _PLACES_COLUMNS},
         items=(
             ((quantity * price).abs() * ibis.greatest(kept, 1) + off * PERCENT)
             * per_year
@@ -362,12 +389,15 @@ def _survey(
         ).sum(),
         operand=ibis.greatest(quantity.abs(), price.abs(), kept, off).max(),
     )
+    # Decimal places over the distinct amounts only: few, and each costs 128-bit arithmetic.
+    amounts = recurring.select(*_PLACES_COLUMNS).distinct()
+    places = amounts.aggregate(**{name: _places(amounts[name]).max() for name in _PLACES_COLUMNS})
     parts = [
         _fact(subscriptions, "currency:subscriptions", code=subscriptions.currency).distinct(),
         _fact(subscriptions, "interval_count", number=subscriptions.interval_count).distinct(),
         _fact(bounds, "first", day=bounds["first_day"]),
         *[_fact(bounds, "last", day=bounds[name]) for name in date_columns],
-        *[_fact(bounds, f"places:{name}", number=bounds[name]) for name in _PLACES_COLUMNS],
+        *[_fact(places, f"places:{name}", number=places[name]) for name in _PLACES_COLUMNS],
         _fact(bounds, "size:items", size=bounds["items"]),
         _fact(bounds, "size:operand", size=bounds["operand"]),
     ]

@@ -219,3 +219,31 @@ def test_someone_elses_personal_segment_is_refused(
     assert 'role="alert"' in html
     assert "Segment: Select a valid choice." in html
     assert _names(_risk_rows(html)) == ["Initech", "Globex GK", "Acme KK"]  # not filtered
+
+
+def test_segment_nps_adds_up_the_days_of_each_month(
+    client: Client, company: Company, risky: date, makers: Segment
+) -> None:
+    """Acme (Makers): 6 on the last day of last month; 10 and 3 on the 1st of this month
+    and 9 on the 2nd. Globex's 10 last month is outside the segment."""
+    first = risky.replace(day=1)
+    last_month_end = first - timedelta(days=1)
+    for account, day, score in (
+        (company.acme, last_month_end, 6),
+        (company.acme, first, 10),
+        (company.acme, first, 3),
+        (company.acme, first + timedelta(days=1), 9),
+        (company.globex, last_month_end, 10),
+    ):
+        NpsResponse.objects.create(account=account, responded_on=day, score=score)
+    months = [last_month_end.strftime("%Y-%m"), first.strftime("%Y-%m")]
+
+    html = _get(client, company, "executive", f"/cs/?segment={makers.pk}")
+
+    nps = traces(html, "chart-nps")["NPS"]
+    # Last month (0 − 1) ÷ 1 = −100; this month (2 − 1) ÷ 3 = 33.3.
+    assert (nps["x"], nps["y"]) == (months, [-100.0, 33.3])
+    assert _csv(client, f"/cs/?segment={makers.pk}&export=nps")[1:] == [
+        [months[0], "1", "0", "1", "-100"],
+        [months[1], "3", "2", "1", "33.3"],
+    ]

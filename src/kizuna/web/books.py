@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.db.models import Func, IntegerField, Model, QuerySet
+from django.db.models import Exists, Func, IntegerField, Model, OuterRef, QuerySet
 
 from kizuna.crm.models import Account
 
@@ -31,6 +31,39 @@ def within_book(
     if not accounts.query.has_filters():
         return rows
     return rows.filter(**{f"{field}__in": accounts})
+
+
+def each_within_book(
+    rows: QuerySet[RowModel], accounts: QuerySet[Account], field: str = "account"
+) -> QuerySet[RowModel]:
+    """``rows`` whose ``field`` is one of ``accounts``, each checked on its own: the rows are
+    found through their own index (a day, a pipeline, a date range) and the account of each
+    is looked up by primary key and tested against the book.
+
+    :func:`within_book` first lists every account of the book, which costs a 34,477-account
+    team about 13 ms per query whatever the rows. Checking each row costs about 2 µs, so this
+    is cheaper for up to a few thousand rows, or when a ``LIMIT`` stops an ordered read early
+    (the risk list: 18 → 0.2 ms). A correlated check also keeps the planner from reading the
+    whole book first and probing the rows account by account, which it picks for a large book
+    once SQLite has statistics (``ANALYZE``).
+    """
+    if not accounts.query.has_filters():
+        return rows
+    return rows.filter(Exists(accounts.filter(pk=OuterRef(field))))
+
+
+def listed_within_book(
+    rows: QuerySet[RowModel], accounts: QuerySet[Account], field: str = "account"
+) -> QuerySet[RowModel]:
+    """``rows`` whose ``field`` is one of ``accounts``, found through their own index and
+    checked against the book's list of ids (built once per query): cheaper than
+    :func:`each_within_book` for many rows (the day's 15,502 risk scores, to count them), and
+    the planner cannot read the rows through the ``field`` index instead."""
+    if not accounts.query.has_filters():
+        return rows
+    return rows.alias(listed_account=NoIndex(f"{field}_id")).filter(
+        listed_account__in=accounts.values("pk")
+    )
 
 
 class NoIndex(Func):

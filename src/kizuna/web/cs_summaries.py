@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
 from kizuna.crm.models import Account
@@ -154,14 +153,16 @@ class SegmentCounts:
 
     def nps_months(self, period: MonthRange) -> dict[date, dict[str, int]]:
         assert period.start is not None and period.end is not None
-        groups = (
+        # Counted per day and added up per month here: truncating each answer's date to its
+        # month in SQL is a Python function call per answer on SQLite (a 25,000-account
+        # segment: 74,000 answers, 370 → 134 ms).
+        days = (
             NpsResponse.objects.filter(
                 account__in=self.accounts,
                 responded_on__gte=period.start,
                 responded_on__lt=add_months(period.end, 1),
             )
-            .annotate(month=TruncMonth("responded_on"))
-            .values("month")
+            .values("responded_on")
             .annotate(
                 responses=Count("id"),
                 promoters=Count("id", filter=Q(score__gte=9)),
@@ -169,7 +170,14 @@ class SegmentCounts:
             )
             .order_by()
         )
-        return {group["month"]: {key: group[key] for key in NPS_FIGURES} for group in groups}
+        months: dict[date, dict[str, int]] = {}
+        for day in days:
+            total = months.setdefault(
+                day["responded_on"].replace(day=1), dict.fromkeys(NPS_FIGURES, 0)
+            )
+            for figure in NPS_FIGURES:
+                total[figure] += day[figure]
+        return months
 
     def pre_churn(self, period: MonthRange) -> dict[int, PreChurnSum]:
         assert period.start is not None and period.end is not None

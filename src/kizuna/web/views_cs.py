@@ -36,7 +36,7 @@ from kizuna.health.models import BandCount, HealthScore, HealthStatus
 from kizuna.pipeline.models import Deal, Pipeline, PipelineKind
 from kizuna.prediction.display import exact_probability, latest_prediction_day
 from kizuna.prediction.models import ChurnPrediction
-from kizuna.web.books import within_book
+from kizuna.web.books import each_within_book, listed_within_book
 from kizuna.web.charts import COLORS, Chart, Series, embed, series_figure
 from kizuna.web.cs_summaries import (
     BookSummaries,
@@ -90,8 +90,13 @@ def risk_list(
     ``prediction_day`` when there is one, ranked by score or (``rank`` = :data:`BY_CHURN`)
     by that probability, accounts without one last."""
     threshold = setting("KIZUNA_RISK_SCORE")
+    at_risk = HealthScore.objects.filter(date=day, score__lt=threshold)
+    by_churn = prediction_day is not None and rank == BY_CHURN
+    # By score, the rows are read in the list's order and the page's rows are found after
+    # checking a few accounts; by churn probability, every risk row of the book is sorted.
+    within = listed_within_book if by_churn else each_within_book
     scores = (
-        within_book(HealthScore.objects.filter(date=day, score__lt=threshold), accounts)
+        within(at_risk, accounts)
         .select_related("account", "account__cs_owner")
         # Only what the list shows: every risk row of the day goes through the sort.
         .only("account_id", "score", "status", "account__name", "account__cs_owner__username")
@@ -109,7 +114,7 @@ def risk_list(
         caption += " · " + _("churn probability as of %(date)s") % {
             "date": prediction_day.isoformat()
         }
-        if rank == BY_CHURN:
+        if by_churn:
             order = (F("churn_probability").desc(nulls_last=True), "score")
     scores = scores.order_by(*order, "account__name", "account_id")
     labels = {value: str(label) for value, label in HealthStatus.choices}
@@ -169,7 +174,7 @@ def risk_list(
         key="risk",
         title=_("Risk list"),
         columns=columns,
-        rows=QueryRows(scores, make_rows),
+        rows=QueryRows(scores, make_rows, count_query=listed_within_book(at_risk, accounts)),
         limit=LIST_LIMIT,
         caption_extra=caption,
         empty=_("No account below the risk threshold."),
@@ -183,9 +188,16 @@ def _probability(score: HealthScore) -> Decimal | None:
 
 def renewals(accounts: QuerySet[Account], today: date) -> Table:
     window = int(setting("KIZUNA_RENEWAL_WINDOW_DAYS"))
+    # The renewal-date index finds the window; each account is checked against the book.
+    in_window = each_within_book(
+        Account.objects.filter(
+            renewal_date__gte=today, renewal_date__lte=today + timedelta(days=window)
+        ),
+        accounts,
+        field="pk",
+    )
     upcoming = (
-        with_current_mrr(accounts, latest_mrr_month())
-        .filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=window))
+        with_current_mrr(in_window, latest_mrr_month())
         .select_related("cs_owner")
         .order_by("renewal_date", "name", "pk")
     )
@@ -213,7 +225,7 @@ def renewals(accounts: QuerySet[Account], today: date) -> Table:
             Column("mrr", _("MRR"), "money"),
             Column("cs_owner", _("CS owner")),
         ],
-        rows=QueryRows(upcoming, make_rows),
+        rows=QueryRows(upcoming, make_rows, count_query=in_window),
         limit=LIST_LIMIT,
         empty=_("No renewals in this window."),
     )
@@ -270,7 +282,7 @@ def onboarding(accounts: QuerySet[Account]) -> Table:
 def churn_reasons(accounts: QuerySet[Account], period: MonthRange) -> Chart:
     assert period.start is not None and period.end is not None
     counts = dict(
-        within_book(
+        each_within_book(
             ChurnRecord.objects.filter(
                 churned_on__gte=period.start, churned_on__lt=add_months(period.end, 1)
             ),
@@ -327,7 +339,7 @@ def cs(request: HttpRequest) -> HttpResponse:
     charts.append(
         open_pipeline_by_stage(
             # By pipeline id, so the deals' pipeline index finds them without a table scan.
-            within_book(
+            each_within_book(
                 Deal.objects.filter(pipeline__in=Pipeline.objects.filter(kind=PipelineKind.UPSELL)),
                 accounts,
             ),

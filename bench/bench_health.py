@@ -1,6 +1,7 @@
 """Health-score benchmark: synthetic accounts × days of usage, scored for one day and a year.
 
     .venv/bin/python bench/bench_health.py [--accounts 100000] [--days 365] [--scorecard B]
+        [--batch-days 92]
 
 Each phase runs in its own process so that its peak memory (max RSS, input data included) is
 its own. Targets (issue 4): one day for 100k accounts ≤ 10 s, the full year ≤ 5 min.
@@ -34,8 +35,8 @@ from kizuna.health.scorecards import load_preset
 LAST_DAY = date(2024, 12, 31)
 SEED = 20240401
 MEMORY_LIMIT = "6GB"
-# Days of history per query: bounds memory (≈ 100k accounts × 92 days of scores at a time), as
-# the store recompute does.
+# Days of history per query by default: bounds memory (≈ 100k accounts × 92 days of scores at a
+# time), as the store recompute does.
 HISTORY_BATCH_DAYS = 92
 
 
@@ -171,7 +172,9 @@ def baseline_seconds(con: Any, inputs: HealthInputs) -> float:
     return time.perf_counter() - started
 
 
-def run_phase(phase: str, accounts: int, days: int, scorecard_name: str) -> dict[str, Any]:
+def run_phase(
+    phase: str, accounts: int, days: int, scorecard_name: str, batch_days: int
+) -> dict[str, Any]:
     started = time.perf_counter()
     tables = synthetic_inputs(accounts, days)
     generated = time.perf_counter() - started
@@ -189,7 +192,7 @@ def run_phase(phase: str, accounts: int, days: int, scorecard_name: str) -> dict
         dates = [LAST_DAY - timedelta(days=offset) for offset in range(days)]
         with tempfile.TemporaryDirectory() as folder:
             rows = 0
-            for index, batch in enumerate(date_batches(dates, HISTORY_BATCH_DAYS)):
+            for index, batch in enumerate(date_batches(dates, batch_days)):
                 path = Path(folder) / f"history-{index:03d}.parquet"
                 con.to_parquet(score_history(inputs, scorecard, batch), path)
                 rows += con.read_parquet(path).count().execute()
@@ -198,6 +201,7 @@ def run_phase(phase: str, accounts: int, days: int, scorecard_name: str) -> dict
     return {
         "phase": phase,
         "scorecard": scorecard_name,
+        "batch_days": batch_days,
         "accounts": accounts,
         "usage_rows": tables["usage_daily"].num_rows,
         "score_rows": int(rows),
@@ -215,10 +219,12 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--scorecard", default="B")
+    parser.add_argument("--batch-days", type=int, default=HISTORY_BATCH_DAYS)
     parser.add_argument("--phase", choices=["day", "day_with_trend", "year"])
     args = parser.parse_args()
     if args.phase:
-        print(json.dumps(run_phase(args.phase, args.accounts, args.days, args.scorecard)))
+        result = run_phase(args.phase, args.accounts, args.days, args.scorecard, args.batch_days)
+        print(json.dumps(result))
         return
     for phase in ("day", "day_with_trend", "year"):
         command = [
@@ -232,6 +238,8 @@ def main() -> None:
             str(args.days),
             "--scorecard",
             args.scorecard,
+            "--batch-days",
+            str(args.batch_days),
         ]
         result = json.loads(
             subprocess.run(command, check=True, capture_output=True, text=True).stdout

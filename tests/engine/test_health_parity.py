@@ -15,7 +15,8 @@ from ibis.backends import BaseBackend
 
 from kizuna.engine.backends import connect
 from kizuna.engine.health import score_history
-from kizuna.engine.health_measures import FEW_DATES, HealthInputs
+from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_windows import FEW_DATES
 from kizuna.health.scorecards import load_preset
 
 LAST = date(2024, 6, 30)

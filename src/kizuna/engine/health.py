@@ -26,7 +26,9 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.types as ir
 
-from kizuna.engine.health_measures import MEASURES, AsOfGrid, HealthInputs, as_of_grid
+from kizuna.engine.health_inputs import AsOfGrid, HealthInputs, as_of_grid
+from kizuna.engine.health_measures import MEASURES
+from kizuna.engine.health_shared_pass import TrailingForm, shared_pass
 
 Method = Literal["points", "weighted"]
 
@@ -181,38 +183,54 @@ def measure_key(component: Component) -> str:
 
 
 def measure_values(inputs: HealthInputs, grid: AsOfGrid, scorecard: Scorecard) -> ir.Table:
-    """The grid with ``<component>__value`` and ``<component>__observed`` for every component."""
-    table = grid.table
-    computed: dict[str, ir.Table] = {}
+    """The grid with ``<component>__value`` and ``<component>__observed`` for every component.
+
+    Measures with a trailing form are computed together in one pass over the grid
+    (:func:`~kizuna.engine.health_shared_pass.shared_pass`); the others are joined to it."""
+    forms: dict[str, TrailingForm] = {}
+    tables: dict[str, ir.Table | None] = {}
     for component in scorecard.components:
         measure = MEASURES[component.measure]
         key = measure_key(component)
-        if key not in computed:
-            computed[key] = (
-                measure.run(inputs, grid, component.params) if measure.available(inputs) else None  # type: ignore[assignment]
-            )
-        result = computed[key]
-        value_type = "string" if measure.kind == "category" else "float64"
-        if result is None:
-            table = table.mutate(
-                **{
-                    f"{component.name}__value": ibis.null(value_type),
-                    f"{component.name}__observed": ibis.null("date"),
-                }
-            )
+        if key in forms or key in tables:
             continue
+        if measure.available(inputs) and measure.form is not None:
+            form = measure.trailing_form(inputs, grid, component.params)
+            if form is not None:
+                forms[key] = form
+                continue
+        available = measure.available(inputs) and measure.compute is not None
+        tables[key] = measure.run(inputs, grid, component.params) if available else None
+    names = {key: f"m{index}" for index, key in enumerate(forms)}
+    table = grid.table
+    if forms:
+        table = shared_pass(grid, {names[key]: form for key, form in forms.items()})
+    for key, result in tables.items():
+        if result is None:
+            continue
+        names[key] = f"m{len(names)}"
         renamed = result.select(
             "customer_id",
             "as_of",
             **{
-                f"{component.name}__value": result.value.cast(value_type),
-                f"{component.name}__observed": result.observed_on.cast("date"),
+                f"{names[key]}__value": result.value,
+                f"{names[key]}__observed": result.observed_on,
             },
         )
         table = table.left_join(renamed, ["customer_id", "as_of"]).drop(
             "customer_id_right", "as_of_right"
         )
-    return table
+    columns: dict[str, ir.Value] = {}
+    for component in scorecard.components:
+        key = measure_key(component)
+        value_type = "string" if MEASURES[component.measure].kind == "category" else "float64"
+        value, observed = f"{component.name}__value", f"{component.name}__observed"
+        if key in names:
+            columns[value] = table[f"{names[key]}__value"].cast(value_type)
+            columns[observed] = table[f"{names[key]}__observed"].cast("date")
+        else:
+            columns[value], columns[observed] = ibis.null(value_type), ibis.null("date")
+    return table.select(*grid.table.columns, **columns)
 
 
 def _points_expression(component: Component, value: ir.Value) -> ir.Value:
@@ -231,9 +249,6 @@ def score_table(values: ir.Table, scorecard: Scorecard) -> ir.Table:
     then ``coverage``, ``score`` (rounded to one decimal; null below ``min_coverage``) and
     ``status``."""
     total_weight = sum(effective_weight(scorecard, c) for c in scorecard.components)
-    numerator: ir.NumericValue = ibis.literal(0.0)
-    denominator: ir.NumericValue = ibis.literal(0.0)
-    covered: ir.NumericValue = ibis.literal(0.0)
     columns: dict[str, ir.Value] = {}
     for component in scorecard.components:
         value = values[f"{component.name}__value"]
@@ -248,14 +263,20 @@ def score_table(values: ir.Table, scorecard: Scorecard) -> ir.Table:
         points = ibis.ifelse(has_data, measured, ibis.null("float64"))
         if component.missing_points is not None:
             points = points.fill_null(component.missing_points)
+        columns[f"{component.name}__points"] = points
+        columns[f"{component.name}__missing"] = ~has_data
+    # The sums read the points columns, so each component's bands are evaluated once per row.
+    scored = values.mutate(**columns)
+    numerator: ir.NumericValue = ibis.literal(0.0)
+    denominator: ir.NumericValue = ibis.literal(0.0)
+    covered: ir.NumericValue = ibis.literal(0.0)
+    for component in scorecard.components:
+        points = scored[f"{component.name}__points"]
         weight = effective_weight(scorecard, component)
         scale = component_scale(scorecard, component)
         numerator = numerator + points.fill_null(0.0) * (weight / scale)
         denominator = denominator + ibis.ifelse(points.notnull(), weight, 0.0)
-        covered = covered + ibis.ifelse(has_data, weight, 0.0)
-        columns[f"{component.name}__points"] = points
-        columns[f"{component.name}__missing"] = ~has_data
-    scored = values.mutate(**columns)
+        covered = covered + ibis.ifelse(~scored[f"{component.name}__missing"], weight, 0.0)
     coverage = (covered / total_weight).round(4)
     raw = ibis.ifelse(denominator > 0, 100.0 * numerator / denominator, ibis.null("float64"))
     score = ibis.ifelse(coverage >= scorecard.min_coverage, raw.round(1), ibis.null("float64"))

@@ -449,6 +449,39 @@ def customer_mrr(inputs: SignalInputs, as_of: date) -> ir.Table | None:
     return None
 
 
+def usage_windows_start(as_of: date, settings: SignalSettings) -> date:
+    """The first day :func:`usage_windows` reads: the start of the previous window or of the
+    first login week compared, whichever is earlier."""
+    previous_start, _ = window_bounds(as_of, settings.comparison_window_days, windows_back=1)
+    weeks = settings.login_decline_weeks + 1
+    return min(previous_start, as_of - timedelta(days=7 * weeks - 1))
+
+
+def history_starts(as_of: date, settings: SignalSettings) -> dict[str, date] | None:
+    """Per dated input, the first day whose rows the detectors read in full; None: all of them.
+
+    ``usage_daily`` is read from :func:`usage_windows_start`, ``feature_usage`` from the start
+    of the ``core_feature_unused_days`` window. Older rows count only through two facts per
+    customer: the first day seen in either input (``customer_since`` without subscriptions,
+    :func:`customer_universe`) and the last day with a login or an active user
+    (:func:`last_used_on`). So an input holding the rows from these days up to T, plus each
+    customer's first row and last used row before them, gives the same signals as the whole
+    history. A detector registered outside this package may read any history: with one
+    registered, the answer is None.
+    """
+    if any(not _is_default(detector) for detector in SIGNAL_DETECTORS.values()):
+        return None
+    feature_start, _ = window_bounds(as_of, settings.core_feature_unused_days)
+    return {
+        "usage_daily": usage_windows_start(as_of, settings),
+        "feature_usage": feature_start,
+    }
+
+
+def _is_default(detector: SignalDetector) -> bool:
+    return detector.detect.__module__.startswith(f"{__package__}.signals")
+
+
 def usage_windows(usage: ir.Table, as_of: date, settings: SignalSettings) -> ir.Table:
     """Per customer usage totals of the current and previous windows (one scan of usage).
 
@@ -459,8 +492,7 @@ def usage_windows(usage: ir.Table, as_of: date, settings: SignalSettings) -> ir.
     current_start, _ = window_bounds(as_of, days)
     previous_start, previous_end = window_bounds(as_of, days, windows_back=1)
     week_count = settings.login_decline_weeks + 1
-    earliest = min(previous_start, as_of - timedelta(days=7 * week_count - 1))
-    u = usage.filter(usage.date >= earliest, usage.date <= as_of)
+    u = usage.filter(usage.date >= usage_windows_start(as_of, settings), usage.date <= as_of)
     current = u.date >= current_start
     previous = (u.date >= previous_start) & (u.date <= previous_end)
     measures: dict[str, ir.Value] = {

@@ -260,7 +260,7 @@ def _evaluate_and_act(
             inputs = signal_inputs
         else:
             with clock.phase("signal_inputs"):
-                inputs = snapshot.signal_inputs()
+                inputs = snapshot.signal_inputs(thresholds)
         with clock.phase("detect"):
             detected = detect_for_rules(inputs, as_of, thresholds, names)
         report.counts["signals"] = 0 if detected is None else detected.num_rows

@@ -7,7 +7,7 @@ health history, churns and deal stage changes are read here with a few wide quer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from typing import Any
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from kizuna.billing.models import CustomerMrr
 from kizuna.crm.models import Account, ChurnRecord
-from kizuna.engine.signals_common import SignalInputs
+from kizuna.engine.signals_common import SignalInputs, SignalSettings, history_starts
 from kizuna.health.models import HealthScore, Scorecard
 from kizuna.pipeline.models import DealStageChange
 from kizuna.playbooks.conditions import ATTRIBUTE_SCHEMA
@@ -217,13 +217,28 @@ class StoreSnapshot:
     def attributes(self) -> pa.Table:
         return account_attributes_table(self.customer_mrr, self.latest_health)
 
-    def signal_tables(self) -> dict[str, pa.Table]:
-        """Every signal input the store has rows for (an empty table counts as missing)."""
+    def signal_tables(self, history: Mapping[str, date] | None = None) -> dict[str, pa.Table]:
+        """Every signal input the store has rows for (an empty table counts as missing).
+
+        ``history`` (from :func:`~kizuna.engine.signals_common.history_starts`) limits the
+        dated inputs it names to the rows detection as of this day reads: those from its day
+        up to the as-of day, plus each account's older first and last used rows. Without it,
+        every row is read (the back-test detects over many days).
+        """
+        history = history or {}
+
+        def window(name: str) -> tuple[date | None, date | None]:
+            return (history[name], self.as_of) if name in history else (None, None)
+
         readers: dict[str, Callable[[], pa.Table]] = {
             "subscriptions": lambda: self.subscriptions,
-            "usage_daily": lambda: store_tables.usage_daily(USAGE_DAILY_COLUMNS),
+            "usage_daily": lambda: store_tables.usage_daily(
+                USAGE_DAILY_COLUMNS, *window("usage_daily")
+            ),
             "features": lambda: store_tables.features(FEATURES_COLUMNS),
-            "feature_usage": lambda: store_tables.feature_usage(FEATURE_USAGE_COLUMNS),
+            "feature_usage": lambda: store_tables.feature_usage(
+                FEATURE_USAGE_COLUMNS, *window("feature_usage")
+            ),
             "tickets": lambda: store_tables.tickets(TICKETS_COLUMNS),
             "nps": lambda: store_tables.nps(NPS_COLUMNS),
             "activities": lambda: store_tables.activities(ACTIVITIES_COLUMNS),
@@ -235,8 +250,11 @@ class StoreSnapshot:
         tables = {name: read() for name, read in readers.items()}
         return {name: table for name, table in tables.items() if table.num_rows}
 
-    def signal_inputs(self) -> SignalInputs:
-        return SignalInputs.from_arrow(self.signal_tables())
+    def signal_inputs(self, settings: SignalSettings | None = None) -> SignalInputs:
+        """The inputs of detection as of this day; with ``settings`` (the thresholds detection
+        runs with), only the usage history they need is read, for the same signals."""
+        history = None if settings is None else history_starts(self.as_of, settings)
+        return SignalInputs.from_arrow(self.signal_tables(history))
 
     def loaders(self, signals: Callable[[], pa.Table | None]) -> dict[str, Loader]:
         """Loaders for :class:`~kizuna.playbooks.triggers.Evaluation`."""

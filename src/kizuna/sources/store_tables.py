@@ -9,10 +9,13 @@ engine gives the same answer whether its input came from a CSV folder or from th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 import pyarrow as pa
+from django.db import connection
+from django.db.models import Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from kizuna.billing.models import FxRate, Invoice, MarketingSpend, SubscriptionItem
@@ -26,6 +29,8 @@ from kizuna.usage.models import (
     Ticket,
     UsageDaily,
 )
+
+_M = TypeVar("_M", bound=Model)
 
 
 def local_naive(moment: datetime | None) -> datetime | None:
@@ -126,9 +131,50 @@ def spend(columns: Sequence[Column]) -> pa.Table:
     return _table(columns, MarketingSpend.objects.values_list(*(fields[c.name] for c in columns)))
 
 
-def usage_daily(columns: Sequence[Column]) -> pa.Table:
+def _dated_rows(
+    queryset: QuerySet[_M], since: date | None, until: date | None, last_where: str = ""
+) -> QuerySet[_M]:
+    """Rows dated up to ``until``; from ``since`` on, plus each account's older key rows.
+
+    The key rows are the first row before ``since`` and, with ``last_where`` (an SQL condition
+    on the row), the last row before ``since`` that meets it, found by grouped subqueries.
+    """
+    if until is not None:
+        queryset = queryset.filter(date__lte=until)
+    if since is None:
+        return queryset
+    meta = queryset.model._meta
+    table, key = (connection.ops.quote_name(name) for name in (meta.db_table, meta.pk.column))
+    day = connection.ops.quote_name("date")
+    picks = [
+        f"SELECT account_id, MIN({day}) AS day FROM {table} WHERE {day} < %s GROUP BY account_id"
+    ]
+    if last_where:
+        picks.append(
+            f"SELECT account_id, MAX({day}) AS day FROM {table} "
+            f"WHERE {day} < %s AND ({last_where}) GROUP BY account_id"
+        )
+    older = RawSQL(
+        f"SELECT t.{key} FROM {table} t JOIN ({' UNION '.join(picks)}) k "
+        f"ON t.account_id = k.account_id AND t.{day} = k.day",
+        [since] * len(picks),
+    )
+    return queryset.filter(Q(date__gte=since) | Q(pk__in=older))
+
+
+def usage_daily(
+    columns: Sequence[Column], since: date | None = None, until: date | None = None
+) -> pa.Table:
+    """Daily usage; every row unless ``since`` or ``until`` is given.
+
+    With ``since``: the rows from that day, plus each account's first row and its last row with
+    a login or an active user before it, the two older facts signal detection reads
+    (:func:`kizuna.engine.signals_common.history_starts`). ``until`` drops later rows.
+    """
     fields = {column.name: column.name for column in columns} | {"customer_id": "account_id"}
-    rows = UsageDaily.objects.values_list(*(fields[c.name] for c in columns)).order_by()
+    used = "logins > 0 OR active_users > 0"
+    dated = _dated_rows(UsageDaily.objects.all(), since, until, used)
+    rows = dated.values_list(*(fields[c.name] for c in columns)).order_by()
     return _table(columns, rows.iterator(chunk_size=20000), {"customer_id": _text})
 
 
@@ -137,14 +183,22 @@ def features(columns: Sequence[Column]) -> pa.Table:
     return _table(columns, Feature.objects.values_list(*(fields[c.name] for c in columns)))
 
 
-def feature_usage(columns: Sequence[Column]) -> pa.Table:
+def feature_usage(
+    columns: Sequence[Column], since: date | None = None, until: date | None = None
+) -> pa.Table:
+    """Feature use; every row unless ``since`` or ``until`` is given.
+
+    With ``since``: the rows from that day, plus the rows of each account's first day before
+    it (its first day seen, which signal detection reads). ``until`` drops later rows.
+    """
     fields = {
         "customer_id": "account_id",
         "date": "date",
         "feature": "feature__key",
         "uses": "uses",
     }
-    rows = FeatureUsage.objects.values_list(*(fields[c.name] for c in columns)).order_by()
+    dated = _dated_rows(FeatureUsage.objects.all(), since, until)
+    rows = dated.values_list(*(fields[c.name] for c in columns)).order_by()
     return _table(columns, rows.iterator(chunk_size=20000), {"customer_id": _text})
 
 

@@ -12,17 +12,18 @@ Either way the page holds the same rows in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, overload
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db.models import QuerySet
 
 from kizuna.crm.models import Account
-from kizuna.web.accounts_by_mrr import WALK_COST, Row
+from kizuna.web.accounts_by_mrr import WALK_COST
 from kizuna.web.books import book_as_lookup
+from kizuna.web.paged_accounts import PagedAccounts, Row
 
 
-class AccountsByColumn(Sequence[Row]):
+class AccountsByColumn(PagedAccounts):
     """``matching`` (``count`` accounts) ordered by ``order`` as ``values`` rows, read slice by
     slice; ``shown(accounts)`` turns accounts into the rows' query (the list's columns)."""
 
@@ -34,32 +35,13 @@ class AccountsByColumn(Sequence[Row]):
         values: Sequence[str],
         count: int,
     ) -> None:
+        super().__init__(count)
         self._matching = matching
         self._shown = shown
         self._order = tuple(order)
         self._values = tuple(values)
-        self._count = count
 
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[Row]:
-        yield from self.sorted().iterator(chunk_size=2000)
-
-    @overload
-    def __getitem__(self, index: int) -> Row: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Row]: ...
-
-    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
-        if isinstance(index, int):
-            return list(self)[index]
-        start, stop, step = index.indices(self._count)
-        if step != 1:
-            return list(self)[index]
-        if start >= stop:
-            return []
+    def rows(self, start: int, stop: int) -> list[Row]:
         if self._walk_pays(stop):
             return list(self.walked()[start:stop])
         return list(self.sorted()[start:stop])

@@ -20,17 +20,16 @@ else the sorted query does. Either way the page holds the same rows in the same 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any
 
 from django.db.models import DecimalField, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Value
 
 from kizuna.billing.models import CustomerMrr
 from kizuna.crm.models import Account
-
-Row = dict[str, Any]
+from kizuna.web.paged_accounts import PagedAccounts, Row
 
 # A row visited by an index walk (a lookup of the account by id) costs about as much as two
 # accounts in the sorted query (measured on the 100,000-account store).
@@ -54,7 +53,7 @@ def with_current_mrr(accounts: QuerySet[Account], month: date | None) -> QuerySe
     )
 
 
-class AccountsByMrr(Sequence[Row]):
+class AccountsByMrr(PagedAccounts):
     """``matching`` (``count`` accounts) in the list's MRR order as ``values`` rows, read
     slice by slice."""
 
@@ -65,36 +64,13 @@ class AccountsByMrr(Sequence[Row]):
         values: Sequence[str],
         count: int,
     ) -> None:
+        super().__init__(count)
         self._matching = matching
         self._month = month
         self._values = tuple(values)
-        self._count = count
         self._with_mrr: int | None = None
 
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[Row]:
-        yield from self.sorted().iterator(chunk_size=2000)
-
-    @overload
-    def __getitem__(self, index: int) -> Row: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Row]: ...
-
-    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
-        if isinstance(index, int):
-            position = index + self._count if index < 0 else index
-            if not 0 <= position < self._count:
-                raise IndexError(index)
-            return self._rows(position, position + 1)[0]
-        start, stop, step = index.indices(self._count)
-        if step != 1:
-            return list(self)[index]
-        return self._rows(start, stop) if start < stop else []
-
-    def _rows(self, start: int, stop: int) -> list[Row]:
+    def rows(self, start: int, stop: int) -> list[Row]:
         # A walk visits at least ``stop`` rows: for few accounts, sorting them is cheaper.
         if WALK_COST * stop > self._count:
             return list(self.sorted()[start:stop])

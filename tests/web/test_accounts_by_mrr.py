@@ -3,17 +3,18 @@ sorting every account in one query, for every slice, filter and page."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from web_pages import Company
 
 from kizuna.billing.models import CustomerMrr
 from kizuna.crm.access import visible_accounts
 from kizuna.crm.models import Account, AccountStatus
 from kizuna.web import views_accounts
-from kizuna.web.accounts_by_mrr import AccountsByMrr
+from kizuna.web.accounts_by_mrr import AccountsByMrr, latest_mrr_month
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +138,20 @@ def test_pages_of_the_list_follow_the_mrr_order(
             [name for name in dict.fromkeys(ORDER) for _ in range(rows.count(f">{name}<"))]
         )
     assert shown == [ORDER[:4], ORDER[4:8], ORDER[8:]]
+
+
+def test_current_mrr_is_never_a_future_month(accounts: list[Account]) -> None:
+    """Scheduled changes give the results months after today: the list's MRR is the latest
+    month not after the current one."""
+    this_month = timezone.localdate().replace(day=1)
+    next_month = (this_month + timedelta(days=31)).replace(day=1)
+    echo = accounts[-1]
+    CustomerMrr.objects.bulk_create(
+        [
+            CustomerMrr(account=echo, month=this_month, mrr=70000, movement="new", delta=70000),
+            CustomerMrr(account=echo, month=next_month, mrr=0, movement="churned", delta=-70000),
+        ]
+    )
+    assert latest_mrr_month() == this_month
+    CustomerMrr.objects.filter(month=this_month).delete()
+    assert latest_mrr_month() == FEB

@@ -25,7 +25,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    DecimalField,
+    Exists,
+    F,
+    FilteredRelation,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.utils import timezone
 
 from kizuna.billing.models import CustomerMrr
 from kizuna.crm.models import Account
@@ -41,6 +52,17 @@ REACH = 20
 def mrr_order() -> tuple[Any, ...]:
     """The list's MRR order, for a query with the month's MRR as ``mrr`` (None without)."""
     return (F("mrr").desc(nulls_last=True), "name", "pk")
+
+
+def latest_mrr_month() -> date | None:
+    """The month whose MRR the pages call current: the latest with results, never past the
+    current month (scheduled cancellations and renewals give the results future months that
+    are not yet facts), as the executive pages' latest month."""
+    current_month = timezone.localdate().replace(day=1)
+    month: date | None = CustomerMrr.objects.filter(month__lte=current_month).aggregate(
+        latest=Max("month")
+    )["latest"]
+    return month
 
 
 def with_current_mrr(accounts: QuerySet[Account], month: date | None) -> QuerySet[Account]:

@@ -4,24 +4,22 @@ segment), exportable as CSV; the current criteria can be saved as a segment."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
 from functools import partial
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F, Max
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from kizuna.billing.models import CustomerMrr
 from kizuna.crm.access import may_save_segments, role_of, visible_accounts, visible_segments
 from kizuna.crm.models import AccountStatus, LifecycleStage, TouchTier
 from kizuna.crm.segments import describe
 from kizuna.web.accounts_by_column import AccountsByColumn
-from kizuna.web.accounts_by_mrr import AccountsByMrr, mrr_order, with_current_mrr
+from kizuna.web.accounts_by_mrr import AccountsByMrr, latest_mrr_month, mrr_order, with_current_mrr
 from kizuna.web.exports import csv_response, wants_export
 from kizuna.web.filters import AccountFilterForm, value_labels
 from kizuna.web.tables import Column, Table
@@ -33,11 +31,6 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "name": ("name", "pk"),
     "renewal": (F("renewal_date").asc(nulls_last=True), "name", "pk"),
 }
-
-
-def latest_mrr_month() -> date | None:
-    month: date | None = CustomerMrr.objects.aggregate(latest=Max("month"))["latest"]
-    return month
 
 
 def account_columns() -> list[Column]:

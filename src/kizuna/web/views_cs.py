@@ -36,6 +36,7 @@ from kizuna.health.models import BandCount, HealthScore, HealthStatus
 from kizuna.pipeline.models import Deal, Pipeline, PipelineKind
 from kizuna.prediction.display import exact_probability, latest_prediction_day
 from kizuna.prediction.models import ChurnPrediction
+from kizuna.web.accounts_by_mrr import latest_mrr_month, with_current_mrr
 from kizuna.web.books import each_within_book, listed_within_book
 from kizuna.web.charts import COLORS, Chart, Series, embed, series_figure
 from kizuna.web.cs_summaries import (
@@ -51,7 +52,6 @@ from kizuna.web.deals import open_pipeline_by_stage
 from kizuna.web.exports import export_response, wants_export
 from kizuna.web.filters import MonthRange, SegmentFilterForm, add_months, month_range
 from kizuna.web.tables import Column, QueryRows, Row, Table
-from kizuna.web.views_accounts import latest_mrr_month, with_current_mrr
 
 # Seed defaults (SPEC H2, S6, R5); each can be changed in settings.
 DEFAULTS = {

@@ -23,6 +23,7 @@ from kizuna.billing.models import CustomerMrr, ProductMrr
 from kizuna.crm.access import visible_accounts
 from kizuna.crm.models import Account
 from kizuna.usage.models import UsageDaily
+from kizuna.web.accounts_by_mrr import latest_mrr_month
 from kizuna.web.books import within_book
 from kizuna.web.charts import (
     SEQUENCE,
@@ -228,7 +229,7 @@ def impact_risk(rows: Sequence[Row], today: date) -> tuple[Chart, Table]:
 
 @login_required
 def saasup(request: HttpRequest) -> HttpResponse:
-    month = CustomerMrr.objects.aggregate(latest=Max("month"))["latest"]
+    month = latest_mrr_month()
     accounts = visible_accounts(request.user)
     plan = request.GET.get("plan")
     if plan:

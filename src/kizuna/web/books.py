@@ -61,9 +61,7 @@ def listed_within_book(
     the planner cannot read the rows through the ``field`` index instead."""
     if not accounts.query.has_filters():
         return rows
-    return rows.alias(listed_account=NoIndex(f"{field}_id")).filter(
-        listed_account__in=accounts.values("pk")
-    )
+    return _checked_against_ids(rows, accounts, f"{field}_id")
 
 
 class NoIndex(Func):
@@ -84,6 +82,14 @@ def book_as_lookup(accounts: QuerySet[Account]) -> QuerySet[Account]:
     """
     if not accounts.query.has_filters():
         return accounts
-    return Account.objects.alias(looked_up_pk=NoIndex("pk")).filter(
-        looked_up_pk__in=accounts.values("pk")
+    return _checked_against_ids(Account.objects.all(), accounts, "pk")
+
+
+def _checked_against_ids(
+    rows: QuerySet[RowModel], accounts: QuerySet[Account], column: str
+) -> QuerySet[RowModel]:
+    """``rows`` whose ``column`` (an account id) is in the list of ``accounts``' ids, tested
+    without the planner looking ``column`` up by index."""
+    return rows.alias(listed_account=NoIndex(column)).filter(
+        listed_account__in=accounts.values("pk")
     )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
 
@@ -50,26 +51,38 @@ def insert_new(objects: Sequence[Model], *, ignore_conflicts: bool = False) -> N
     if not objects:
         return
     model = type(objects[0])
-    meta = model._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     connection = connections[router.db_for_write(model)]
-    ops = connection.ops
-    quote = ops.quote_name
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    sql = " ".join(
-        part
-        for part in (
-            ops.insert_statement(on_conflict=on_conflict),
-            quote(meta.db_table),
-            "({})".format(", ".join(quote(str(field.column)) for field in fields)),
-            "VALUES ({})".format(", ".join(["%s"] * len(fields))),
-            ops.on_conflict_suffix_sql(fields, on_conflict, None, None),
-        )
-        if part
-    )
+    sql = insert_statement(connection, model, fields, ignore_conflicts=ignore_conflicts)
     rows = [
         [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
         for obj in objects
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def insert_statement(
+    connection: BaseDatabaseWrapper,
+    model: type[Model],
+    fields: Sequence[Field[Any, Any]],
+    *,
+    ignore_conflicts: bool = False,
+    placeholders: Sequence[str] | None = None,
+) -> str:
+    """``INSERT`` of one row of ``fields`` of ``model`` (``placeholders`` default ``%s``
+    each), skipping a row that would break a unique constraint when ``ignore_conflicts``."""
+    ops = connection.ops
+    quote = ops.quote_name
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    return " ".join(
+        part
+        for part in (
+            ops.insert_statement(on_conflict=on_conflict),
+            quote(model._meta.db_table),
+            "({})".format(", ".join(quote(str(field.column)) for field in fields)),
+            "VALUES ({})".format(", ".join(placeholders or ["%s"] * len(fields))),
+            ops.on_conflict_suffix_sql(fields, on_conflict, None, None),
+        )
+        if part
+    )

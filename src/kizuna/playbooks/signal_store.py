@@ -23,11 +23,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection, transaction
 from django.db.models import Field
-from django.db.models.constants import OnConflict
 
 from kizuna.crm.models import Account
 from kizuna.engine.signals import SIGNAL_DETECTORS
 from kizuna.playbooks.models import DetectedSignal, RunLog
+from kizuna.playbooks.row_updates import insert_statement
 
 # Rows per ``executemany``: bounds the memory of the prepared values of a large day.
 SIGNAL_BATCH = 5000
@@ -103,25 +103,14 @@ def _batches(table: pa.Table, as_of: date, run: RunLog | None) -> Iterator[list[
 def _insert(batches: Iterator[list[tuple[Any, ...]]]) -> None:
     """INSERT the rows, skipping any a run of the same day committing meanwhile inserted."""
     meta = DetectedSignal._meta
-    fields = [meta.get_field(name) for name in STORED_FIELDS]
-    columns = [field.column for field in fields if isinstance(field, Field)]
-    ops = connection.ops
-    quote = ops.quote_name
+    fields = [field for name in STORED_FIELDS if isinstance(field := meta.get_field(name), Field)]
     # The detail is JSON text: PostgreSQL is told it is jsonb, SQLite checks it is JSON.
     placeholders = [
         "CAST(%s AS jsonb)" if name == "detail" and connection.vendor == "postgresql" else "%s"
         for name in STORED_FIELDS
     ]
-    sql = " ".join(
-        part
-        for part in (
-            ops.insert_statement(on_conflict=OnConflict.IGNORE),
-            quote(meta.db_table),
-            "({})".format(", ".join(quote(column) for column in columns)),
-            "VALUES ({})".format(", ".join(placeholders)),
-            ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None),
-        )
-        if part
+    sql = insert_statement(
+        connection, DetectedSignal, fields, ignore_conflicts=True, placeholders=placeholders
     )
     with connection.cursor() as cursor:
         for batch in batches:

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from kizuna.engine.health import date_batches, score_accounts, score_history
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 from kizuna.health.scorecards import load_preset
 
 LAST_DAY = date(2024, 12, 31)

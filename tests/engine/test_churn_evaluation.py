@@ -18,7 +18,7 @@ from kizuna.engine.churn_evaluation import (
     train,
 )
 from kizuna.engine.churn_features import known_on, labelled_snapshots
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 from kizuna.health.scorecards import load_preset
 
 

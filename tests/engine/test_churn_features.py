@@ -18,7 +18,7 @@ from kizuna.engine.churn_features import (
     monthly_snapshots,
     months_before,
 )
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 
 T = date(2024, 1, 31)
 

@@ -15,7 +15,7 @@ from ibis.backends import BaseBackend
 
 from kizuna.engine.backends import connect
 from kizuna.engine.health import score_history
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 from kizuna.engine.health_windows import FEW_DATES
 from kizuna.health.scorecards import load_preset
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 
 T = date(2024, 6, 30)
 """The as-of date of the band-edge tests."""

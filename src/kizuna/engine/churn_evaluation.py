@@ -36,7 +36,7 @@ from kizuna.engine.churn_features import (
 from kizuna.engine.churn_model import DEFAULT_L2, ChurnModel, Matrix, fit, predict
 from kizuna.engine.health import Scorecard, score_history
 from kizuna.engine.health_calibration import data_period, roc_auc
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 
 DEFAULT_TEST_MONTHS = 6
 """Monthly snapshots held out for testing: half a year of the most recent labelled data."""

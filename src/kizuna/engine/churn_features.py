@@ -26,12 +26,9 @@ import ibis
 import ibis.expr.types as ir
 
 from kizuna.engine.health_calibration import churn_labels
-from kizuna.engine.health_measures import (
-    INTERVAL_MONTHS,
-    MEASURES,
-    AsOfGrid,
-    HealthInputs,
-    as_of_grid,
+from kizuna.engine.health_inputs import INTERVAL_MONTHS, AsOfGrid, HealthInputs, as_of_grid
+from kizuna.engine.health_measures import MEASURES
+from kizuna.engine.health_windows import (
     feed_freshness,
     running_totals,
     shifted_window_deltas,

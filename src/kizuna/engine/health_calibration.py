@@ -17,7 +17,7 @@ from typing import Any
 import ibis
 
 from kizuna.engine.health import Scorecard, effective_weight, score_history
-from kizuna.engine.health_measures import HealthInputs, as_of_grid
+from kizuna.engine.health_inputs import HealthInputs, as_of_grid
 
 DEFAULT_HORIZON_DAYS = 90
 

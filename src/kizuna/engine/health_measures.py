@@ -27,26 +27,18 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.types as ir
 
-# Inputs, grid and window blocks are also imported from here by the other engine modules.
-from kizuna.engine.health_inputs import INTERVAL_MONTHS as INTERVAL_MONTHS
-from kizuna.engine.health_inputs import AsOfGrid as AsOfGrid
-from kizuna.engine.health_inputs import HealthInputs as HealthInputs
-from kizuna.engine.health_inputs import as_of_grid as as_of_grid
-from kizuna.engine.health_inputs import recurring_items
+from kizuna.engine.health_inputs import AsOfGrid, HealthInputs, recurring_items
 from kizuna.engine.health_renewal import days_to_renewal, months_to_renewal
 from kizuna.engine.health_shared_pass import Events, Finished, TrailingForm, shared_pass
 from kizuna.engine.health_windows import (
     Trailing,
     day_number,
     delta_rows,
+    feed_freshness,
     from_day_number,
     latest_value,
     presence,
 )
-from kizuna.engine.health_windows import feed_freshness as feed_freshness
-from kizuna.engine.health_windows import running_totals as running_totals
-from kizuna.engine.health_windows import shifted_window_deltas as shifted_window_deltas
-from kizuna.engine.health_windows import window_deltas as window_deltas
 
 MeasureKind = Literal["number", "category"]
 

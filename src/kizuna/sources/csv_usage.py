@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 from kizuna.sources.csv_reader import (
     Column,
     InputError,

@@ -37,7 +37,7 @@ from kizuna.crm.models import Account
 from kizuna.engine.backends import connect
 from kizuna.engine.health import Scorecard as ScorecardDefinition
 from kizuna.engine.health import date_batches, effective_weight, score_history
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 from kizuna.engine.health_segments import SegmentRules, segment_table
 from kizuna.engine.revenue_pipeline import materialise
 from kizuna.health.models import AccountSegment, HealthScore, Scorecard

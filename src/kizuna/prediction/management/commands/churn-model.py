@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from kizuna.engine.backends import connect
 from kizuna.engine.churn_evaluation import DEFAULT_TEST_MONTHS, evaluate
 from kizuna.engine.churn_model import ChurnModelError
-from kizuna.engine.health_measures import HealthInputs
+from kizuna.engine.health_inputs import HealthInputs
 from kizuna.health.scorecards import load_preset
 from kizuna.prediction.output import report_to_dict, report_to_text
 from kizuna.prediction.store import horizon_days, recompute_churn

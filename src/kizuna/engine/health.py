@@ -110,12 +110,6 @@ class Scorecard:
                 return component
         raise KeyError(name)
 
-    def status_band(self, name: str) -> StatusBand:
-        for band in self.statuses:
-            if band.name == name:
-                return band
-        raise KeyError(name)
-
     def status_for(self, score: float | None) -> str:
         if score is None:
             return NO_SCORE_STATUS

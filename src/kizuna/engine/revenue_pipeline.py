@@ -48,11 +48,9 @@ from kizuna.engine.revenue import (
     native_mrr,
 )
 from kizuna.engine.revenue_kpis import (
-    Period,
     cac_by_channel,
     kpi_table,
     monthly_components,
-    period_components,
     report_kpis,
     spend_in_reporting_currency,
     trial_conversion,
@@ -130,11 +128,6 @@ class RevenueResult:
         table = self.product_movements
         paying = table.filter(table.mrr_end > 0)
         return paying.select("customer_id", "product", "month_idx", mrr=paying.mrr_end, fx="fx")
-
-    def period_kpis(self, period: Period, first_idx: int, last_idx: int) -> ir.Table:
-        """KPIs per quarter or year over the months ``first_idx..last_idx``."""
-        rolled = period_components(self.components, period, first_idx, last_idx)
-        return kpi_table(rolled, self.rules, keys=("period_idx",))
 
     def report_kpis(self, first_idx: int, last_idx: int) -> ir.Table:
         """KPIs of every month, quarter and year of ``first_idx..last_idx`` in one table."""

@@ -331,12 +331,6 @@ class PostMortem:
     """``(first seen, last seen, signal)`` for each high-risk signal found by the replay."""
     alerts: list[AlertFacts]
 
-    @property
-    def handled_share(self) -> float | None:
-        if not self.alerts:
-            return None
-        return sum(a.handled_at is not None for a in self.alerts) / len(self.alerts)
-
 
 def churn_post_mortem(
     churn: ChurnRecord, *, months: int = 6, step_days: int = 7, replay: bool = True

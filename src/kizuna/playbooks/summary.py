@@ -24,10 +24,6 @@ RECENT_NPS = 3
 TICKET_LOOKBACK_DAYS = 90
 
 
-def account_summary(account_id: int, as_of: date) -> dict[str, Any]:
-    return account_summaries([account_id], as_of)[account_id]
-
-
 def account_summaries(account_ids: Collection[int], as_of: date) -> dict[int, dict[str, Any]]:
     """The summary of each account as of ``as_of``."""
     ids = sorted(set(account_ids))

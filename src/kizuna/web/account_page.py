@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -470,7 +469,3 @@ def alerts(account: Account) -> Table:
         rows=rows,
         empty=_("No signal has fired for this account."),
     )
-
-
-def account_url(account: Account) -> str:
-    return reverse("account", args=[account.pk])

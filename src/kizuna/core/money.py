@@ -32,6 +32,7 @@ def check_currency(code: str) -> str:
     return normalised
 
 
+@cache
 def minor_units(code: str) -> int:
     """Digits after the decimal point in the currency's minor unit (JPY 0, USD 2, KWD 3)."""
     return int(get_currency_precision(check_currency(code)))
@@ -43,3 +44,15 @@ def round_money(amount: Decimal, code: str) -> Decimal:
     teams)."""
     quantum = Decimal(1).scaleb(-minor_units(code))
     return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def round_quotient(numerator: int, denominator: int, code: str) -> Decimal:
+    """``numerator ÷ denominator`` (a positive denominator) rounded as :func:`round_money`
+    rounds, in integer arithmetic: exact at any size, and several times faster than dividing
+    decimals, which counts when a recompute formats millions of amounts."""
+    places = minor_units(code)
+    units, remainder = divmod(abs(numerator) * 10**places, denominator)
+    if 2 * remainder >= denominator:
+        units += 1
+    sign = "-" if numerator < 0 else ""
+    return Decimal(f"{sign}{units}E-{places}")

@@ -18,7 +18,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from kizuna.core.money import minor_units, round_money
+from kizuna.core.money import minor_units, round_money, round_quotient
 from kizuna.engine.revenue import MONTHS_PER_YEAR, month_of_index
 from kizuna.engine.revenue_kpis import KPIS, KpiKind
 from kizuna.engine.revenue_pipeline import RevenueResult
@@ -65,6 +65,9 @@ class Formatter:
     def money(self, units: Decimal | float | None) -> Decimal | None:
         if units is None:
             return None
+        whole = _whole(units)
+        if whole is not None:
+            return round_quotient(whole, self.result.scale.denominator, self.result.currency)
         return round_money(self.result.scale.to_money(Decimal(units)), self.result.currency)
 
     def value(self, kind: KpiKind, raw: Any) -> Any:
@@ -77,6 +80,17 @@ class Formatter:
         if kind == "months":
             return round(float(raw), MONTHS_DECIMALS)
         return round(float(raw), RATIO_DECIMALS)
+
+
+def _whole(units: Decimal | float) -> int | None:
+    """A whole numerator (the 64-bit numerators, the ``DECIMAL(38, 0)`` totals) as an int."""
+    if isinstance(units, int):
+        return units
+    if isinstance(units, Decimal):
+        exponent = units.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= 0:
+            return int(units)
+    return None
 
 
 def report_range(

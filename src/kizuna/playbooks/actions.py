@@ -21,6 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from kizuna.api.webhooks import ALERT_CREATED, emit, emit_many
+from kizuna.core.row_updates import insert_new, save_fields
 from kizuna.crm.models import Account, AccountStatus, ChurnReason, ChurnRecord, Task, TaskStatus
 from kizuna.pipeline.models import Deal, DealStageChange, DealStatus, Pipeline, Stage
 from kizuna.playbooks.context import Match
@@ -35,7 +36,6 @@ from kizuna.playbooks.models import (
     Rule,
     RunLog,
 )
-from kizuna.playbooks.row_updates import insert_new, save_fields
 
 if TYPE_CHECKING:
     from kizuna.playbooks.rules import RuleSpec

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kizuna.core.calendar import BusinessCalendar
+from kizuna.core.row_updates import insert_new
 from kizuna.crm.models import Account, TaskStatus
 from kizuna.engine.backends import connect
 from kizuna.engine.signals import SIGNAL_DETECTORS, applicable_detectors, signal_table
@@ -62,7 +63,6 @@ from kizuna.playbooks.models import (
 )
 from kizuna.playbooks.phases import PhaseClock
 from kizuna.playbooks.recipients import People, resolve
-from kizuna.playbooks.row_updates import insert_new
 from kizuna.playbooks.rules import RuleSpec
 from kizuna.playbooks.signal_store import STORED_COUNT, store_signals
 from kizuna.playbooks.store_inputs import StoreSnapshot

@@ -24,10 +24,10 @@ import pyarrow.compute as pc
 from django.db import connection, transaction
 from django.db.models import Field
 
+from kizuna.core.row_updates import insert_statement
 from kizuna.crm.models import Account
 from kizuna.engine.signals import SIGNAL_DETECTORS
 from kizuna.playbooks.models import DetectedSignal, RunLog
-from kizuna.playbooks.row_updates import insert_statement
 
 # Rows per ``executemany``: bounds the memory of the prepared values of a large day.
 SIGNAL_BATCH = 5000

@@ -7,6 +7,7 @@ state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,10 +15,12 @@ from typing import Any
 
 import ibis
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import Field, Model
 
 from kizuna.billing.models import CohortCell, CustomerMrr, PeriodKind, ProductMrr, RevenueKpi
 from kizuna.core.revenue_rules import RevenueRules
+from kizuna.core.row_updates import insert_statement
 from kizuna.engine.backends import connect
 from kizuna.engine.revenue import month_of_index
 from kizuna.engine.revenue_pipeline import RevenueInputs, compute_revenue
@@ -108,25 +111,32 @@ def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
         )
         for row in report["years"]
     ]
+    # Rows as the database takes them: each distinct month is turned into a date once.
+    adapt_date = connections[router.db_for_write(CustomerMrr)].ops.adapt_datefield_value
+    labelled = {row["month"] for row in report.get("customers", [])}
+    month_of_label = {label: adapt_date(_month(label)) for label in labelled}
+    month_of_idx = {
+        index: adapt_date(month_of_index(index)) for index in {row["month_idx"] for row in products}
+    }
     customer_rows = [
-        CustomerMrr(
-            account_id=int(row["customer_id"]),
-            month=_month(row["month"]),
-            mrr=row["mrr"],
-            movement=row["movement"],
-            delta=row["delta"],
-            fx=row["fx"],
+        (
+            int(row["customer_id"]),
+            month_of_label[row["month"]],
+            row["mrr"],
+            row["movement"],
+            row["delta"],
+            row["fx"],
         )
         for row in report.get("customers", [])
     ]
     product_rows = [
-        ProductMrr(
-            account_id=int(row["customer_id"]),
-            product=row["product"],
-            month=month_of_index(row["month_idx"]),
-            mrr=fmt.money(row["mrr_end"]) or 0,
-            movement=row["movement"],
-            delta=fmt.money(row["delta"]) or 0,
+        (
+            int(row["customer_id"]),
+            row["product"],
+            month_of_idx[row["month_idx"]],
+            fmt.money(row["mrr_end"]) or 0,
+            row["movement"],
+            fmt.money(row["delta"]) or 0,
         )
         for row in products
     ]
@@ -145,7 +155,25 @@ def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
         for model in (CustomerMrr, ProductMrr, RevenueKpi, CohortCell):
             model.objects.all().delete()
         RevenueKpi.objects.bulk_create(kpis, batch_size=BATCH)
-        CustomerMrr.objects.bulk_create(customer_rows, batch_size=BATCH)
-        ProductMrr.objects.bulk_create(product_rows, batch_size=BATCH)
+        _insert(CustomerMrr, ("account", "month", "mrr", "movement", "delta", "fx"), customer_rows)
+        _insert(
+            ProductMrr, ("account", "product", "month", "mrr", "movement", "delta"), product_rows
+        )
         CohortCell.objects.bulk_create(cohort_rows, batch_size=BATCH)
     return RevenueRecompute(len(report["months"]), len(customer_rows), len(product_rows))
+
+
+def _insert(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """INSERT ``rows`` (prepared values of the fields ``names``, in order) with one prepared
+    statement executed for each row, :data:`BATCH` rows at a time: no model instance per row,
+    which counts at millions of rows."""
+    connection = connections[router.db_for_write(model)]
+    fields: list[Field[Any, Any]] = []
+    for name in names:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)
+        fields.append(field)
+    sql = insert_statement(connection, model, fields)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH):
+            cursor.executemany(sql, rows[start : start + BATCH])

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from kizuna.billing.models import (
     CustomerMrr,
+    Invoice,
+    InvoiceStatus,
     PeriodKind,
     Product,
     ProductKind,
@@ -24,6 +26,7 @@ from kizuna.core.config import ConfigError, load_config
 from kizuna.core.revenue_rules import RevenueRules
 from kizuna.crm.models import Account
 from kizuna.sources.models import ComputeRun
+from kizuna.sources.store_revenue import recompute_revenue
 
 
 def test_rules_file_is_read_at_start_up(tmp_path: Path) -> None:
@@ -115,3 +118,36 @@ def test_recompute_uses_the_store_wide_rules_and_a_change_recomputes_history(
     settings.KIZUNA_REVENUE_RULES = RevenueRules()
     assert "recomputing" in _recompute_if_stale()
     assert CustomerMrr.objects.get(account=account, month=date(2024, 1, 1)).mrr == Decimal(8000)
+
+
+@pytest.mark.django_db
+def test_past_due_rule_withholds_mrr_from_the_stores_unpaid_invoices() -> None:
+    account = _discounted_customer()
+    Invoice.objects.create(
+        account=account,
+        issued_on=date(2024, 1, 25),
+        due_on=date(2024, 2, 1),
+        amount=Decimal(8000),
+        tax=Decimal(0),
+        currency="JPY",
+        status=InvoiceStatus.OPEN,
+    )
+
+    def history() -> dict[date, tuple[Decimal, str, Decimal]]:
+        return {
+            row.month: (row.mrr, row.movement, row.delta)
+            for row in CustomerMrr.objects.filter(account=account)
+        }
+
+    recompute_revenue(RevenueRules())
+    assert history() == {
+        date(2024, 1, 1): (Decimal(8000), "new", Decimal(8000)),
+        date(2024, 2, 1): (Decimal(8000), "none", Decimal(0)),
+        date(2024, 3, 1): (Decimal(0), "churned", Decimal(-8000)),
+    }
+    # Due 1 February, unpaid a week later: no MRR at the end of February.
+    recompute_revenue(RevenueRules(past_due_churn_days=7))
+    assert history() == {
+        date(2024, 1, 1): (Decimal(8000), "new", Decimal(8000)),
+        date(2024, 2, 1): (Decimal(0), "churned", Decimal(-8000)),
+    }

@@ -55,20 +55,33 @@ def year_label(index: int) -> str:
     return str(index // MONTHS_PER_YEAR)
 
 
+# Most distinct rounded amounts a formatter keeps (foreign-currency MRR differs every month).
+ROUNDED_KEPT = 100_000
+
+
 class Formatter:
     """Turns engine values into output values for one result's currency and scale."""
 
     def __init__(self, result: RevenueResult):
         self.result = result
         self.places = minor_units(result.currency)
+        self._denominator = result.scale.denominator
+        # Amounts of whole numerators already rounded: a recompute formats millions of
+        # amounts, most of them repeats (zero, the same plan's MRR).
+        self._rounded: dict[int, Decimal] = {}
 
     def money(self, units: Decimal | float | None) -> Decimal | None:
         if units is None:
             return None
         whole = _whole(units)
-        if whole is not None:
-            return round_quotient(whole, self.result.scale.denominator, self.result.currency)
-        return round_money(self.result.scale.to_money(Decimal(units)), self.result.currency)
+        if whole is None:
+            return round_money(self.result.scale.to_money(Decimal(units)), self.result.currency)
+        rounded = self._rounded.get(whole)
+        if rounded is None:
+            rounded = round_quotient(whole, self._denominator, self.result.currency)
+            if len(self._rounded) < ROUNDED_KEPT:
+                self._rounded[whole] = rounded
+        return rounded
 
     def value(self, kind: KpiKind, raw: Any) -> Any:
         if raw is None:
@@ -144,10 +157,11 @@ def customer_detail(result: RevenueResult, months: MonthRange) -> list[dict[str,
     fmt = Formatter(result)
     table = result.customer_movements
     selected = table.filter(table.month_idx.between(months.first_idx, months.last_idx))
+    labels = {index: month_label(index) for index in range(months.first_idx, months.last_idx + 1)}
     return [
         {
             "customer_id": row["customer_id"],
-            "month": month_label(row["month_idx"]),
+            "month": labels[row["month_idx"]],
             "mrr": fmt.money(row["mrr_end"]),
             "movement": row["movement"],
             "delta": fmt.money(row["delta"]),

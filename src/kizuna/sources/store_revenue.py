@@ -74,7 +74,12 @@ def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
         customers=ibis.memtable(store_tables.customers(CUSTOMER_COLUMNS)),
         fx_rates=ibis.memtable(store_tables.fx_rates(FX_RATE_COLUMNS)),
         spend=ibis.memtable(store_tables.spend(SPEND_COLUMNS)),
-        invoices=ibis.memtable(store_tables.invoices(INVOICE_COLUMNS)),
+        # Invoices only count under the past-due rule; reading them costs seconds at scale.
+        invoices=(
+            None
+            if rules.past_due_churn_days is None
+            else ibis.memtable(store_tables.invoices(INVOICE_COLUMNS))
+        ),
     )
     result = compute_revenue(backend, inputs, settings.KIZUNA_CURRENCY, rules)
     months = report_range(result)

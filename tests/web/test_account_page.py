@@ -9,13 +9,15 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from web_pages import Company, traces
 
+from kizuna.billing.models import CustomerMrr
 from kizuna.crm.models import Activity, Contact, Task
 from kizuna.health.models import HealthOverride, HealthScore, HealthStatus, Scorecard
 from kizuna.pipeline.models import Deal
 from kizuna.playbooks.models import Alert, Rule
+from kizuna.web.account_page import explain
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +234,23 @@ def test_signals_and_alerts_section(client: Client, company: Company) -> None:
     assert (
         '2024-02-25</time> <span class="kind">Alert</span> <strong>Usage drop</strong>' in timeline
     )
+
+
+def test_a_month_moved_by_exchange_rates_alone_is_not_called_unchanged() -> None:
+    row = CustomerMrr(
+        month=date(2026, 6, 1),
+        mrr=Decimal(387205),
+        movement="none",
+        delta=Decimal(0),
+        fx=Decimal(-2195),
+    )
+    with translation.override("en"):
+        text = explain(row, Decimal(389400), [], {})
+    assert text == (
+        "No movement: MRR went from ¥389,400 to ¥387,205. Exchange rates changed MRR by −¥2,195."
+    )
+    steady = CustomerMrr(
+        month=date(2026, 7, 1), mrr=Decimal(5000), movement="none", delta=Decimal(0), fx=Decimal(0)
+    )
+    with translation.override("en"):
+        assert explain(steady, Decimal(5000), [], {}) == "MRR unchanged at ¥5,000."

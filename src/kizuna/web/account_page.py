@@ -78,6 +78,9 @@ def explain(
         text = _("MRR grew by %(delta)s, from %(before)s to %(after)s.") % values
     elif row.movement == "contraction":
         text = _("MRR fell by %(delta)s, from %(before)s to %(after)s.") % values
+    elif row.mrr != before:
+        # Nothing bought or cancelled, but a foreign-currency MRR moved with the rates.
+        text = _("No movement: MRR went from %(before)s to %(after)s.") % values
     else:
         text = _("MRR unchanged at %(after)s.") % values
     parts = [

@@ -109,7 +109,8 @@ def house_layout(height: int = HEIGHT, hovermode: str = "x unified") -> dict[str
         "height": height,
         "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
         "font": {"family": FONT, "size": 12, "color": "#1d2433"},
-        "legend": {"orientation": "h", "y": -0.15, "x": 0},
+        # Above the plot: below it, the legend would cover rotated month labels.
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         "hovermode": hovermode,
         "separators": ".,",
     }

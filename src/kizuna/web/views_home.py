@@ -1,7 +1,9 @@
-"""The first page after login: the numbers everyone asks for first."""
+"""The first page after login: the numbers everyone asks for first, and the last year's
+revenue trends (the executive dashboard has the full period, tables and unit economics)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
@@ -10,11 +12,26 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from kizuna.billing.models import PeriodKind
 from kizuna.billing.results import latest_kpi_months
 from kizuna.crm.access import visible_accounts
 from kizuna.pipeline.models import Deal, DealStatus
 from kizuna.sources.models import ComputeRun, RunStatus
 from kizuna.web.books import within_book
+from kizuna.web.charts import Chart
+from kizuna.web.executive import (
+    arr_chart,
+    churn_chart,
+    cohort_charts,
+    kpi_rows,
+    movements_chart,
+    retention_chart,
+)
+from kizuna.web.exports import export_response, wants_export
+from kizuna.web.filters import MonthRange, add_months
+
+# Months of trends on the home page.
+HOME_MONTHS = 12
 
 
 def change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
@@ -23,12 +40,31 @@ def change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
     return (current - previous) / previous
 
 
+def trend_charts(latest: date) -> list[Chart]:
+    """MRR movements, ARR, churn, NRR/GRR and the cohort heat maps of the :data:`HOME_MONTHS`
+    months up to ``latest``, from the result tables."""
+    period = MonthRange(add_months(latest, -(HOME_MONTHS - 1)), latest)
+    months = kpi_rows(PeriodKind.MONTH, period)
+    cohorts = cohort_charts(period)
+    return [
+        movements_chart(months),
+        arr_chart(months),
+        churn_chart(months),
+        retention_chart(months),
+        cohorts.mrr,
+        cohorts.logos,
+    ]
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     months = latest_kpi_months(2, until=today.replace(day=1))
     current = months[-1] if months else None
     previous = months[-2] if len(months) > 1 else None
+    charts = trend_charts(current.month) if current else []
+    if wants_export(request):
+        return export_response(request, [c.table for c in charts if c.table is not None], "home")
     open_deals = within_book(
         Deal.objects.filter(status=DealStatus.OPEN), visible_accounts(request.user)
     ).aggregate(
@@ -58,5 +94,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "tiles": tiles,
             "open_deals": open_deals,
             "last_run": last_run,
+            "charts": charts,
+            "home_months": HOME_MONTHS,
+            # Each chart's data table is fetched when opened (as on the executive dashboard).
+            "tables_on_demand": True,
         },
     )

@@ -86,3 +86,22 @@ def insert_statement(
         )
         if part
     )
+
+
+def insert_rows(
+    model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]], batch: int = 5000
+) -> None:
+    """INSERT ``rows``, each the values of the fields ``names`` in order, already as the
+    database takes them (dates adapted by the backend's operations), with one prepared
+    statement executed for each row, ``batch`` rows per ``executemany``: for millions of rows
+    of values at hand, without a model instance each."""
+    connection = connections[router.db_for_write(model)]
+    fields: list[Field[Any, Any]] = []
+    for name in names:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)
+        fields.append(field)
+    sql = insert_statement(connection, model, fields)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            cursor.executemany(sql, rows[start : start + batch])

@@ -7,7 +7,6 @@ state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,11 +15,10 @@ from typing import Any
 import ibis
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import Field, Model
 
 from kizuna.billing.models import CohortCell, CustomerMrr, PeriodKind, ProductMrr, RevenueKpi
 from kizuna.core.revenue_rules import RevenueRules
-from kizuna.core.row_updates import insert_statement
+from kizuna.core.row_updates import insert_rows
 from kizuna.engine.backends import connect
 from kizuna.engine.revenue import month_of_index
 from kizuna.engine.revenue_pipeline import RevenueInputs, compute_revenue
@@ -160,25 +158,11 @@ def recompute_revenue(rules: RevenueRules | None = None) -> RevenueRecompute:
         for model in (CustomerMrr, ProductMrr, RevenueKpi, CohortCell):
             model.objects.all().delete()
         RevenueKpi.objects.bulk_create(kpis, batch_size=BATCH)
-        _insert(CustomerMrr, ("account", "month", "mrr", "movement", "delta", "fx"), customer_rows)
-        _insert(
+        insert_rows(
+            CustomerMrr, ("account", "month", "mrr", "movement", "delta", "fx"), customer_rows
+        )
+        insert_rows(
             ProductMrr, ("account", "product", "month", "mrr", "movement", "delta"), product_rows
         )
         CohortCell.objects.bulk_create(cohort_rows, batch_size=BATCH)
     return RevenueRecompute(len(report["months"]), len(customer_rows), len(product_rows))
-
-
-def _insert(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """INSERT ``rows`` (prepared values of the fields ``names``, in order) with one prepared
-    statement executed for each row, :data:`BATCH` rows at a time: no model instance per row,
-    which counts at millions of rows."""
-    connection = connections[router.db_for_write(model)]
-    fields: list[Field[Any, Any]] = []
-    for name in names:
-        field = model._meta.get_field(name)
-        assert isinstance(field, Field)
-        fields.append(field)
-    sql = insert_statement(connection, model, fields)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, rows[start : start + BATCH])

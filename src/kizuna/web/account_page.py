@@ -139,8 +139,8 @@ def revenue(account: Account) -> Revenue:
         key="movements",
         title=_("MRR movements"),
         columns=[
-            Column("month", _("Month")),
-            Column("label", _("Movement")),
+            Column("month", _("Month"), nowrap=True),
+            Column("label", _("Movement"), nowrap=True),
             Column("delta", _("Change"), "money"),
             Column("before", _("MRR before"), "money"),
             Column("after", _("MRR after"), "money"),

@@ -32,10 +32,16 @@ class Column:
     link: str = ""
     # Row key holding a money cell's ISO currency code (default: the reporting currency).
     currency: str = ""
+    # Short values (a month, a label) kept on one line beside a column of long text.
+    nowrap: bool = False
 
     @property
     def numeric(self) -> bool:
         return self.kind in {"money", "number", "percent", "points"}
+
+    @property
+    def css_class(self) -> str:
+        return " ".join(name for name, on in (("num", self.numeric), ("nowrap", self.nowrap)) if on)
 
 
 class QueryRows(Sequence[Row]):
